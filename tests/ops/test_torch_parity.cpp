@@ -1,0 +1,68 @@
+// (b) of the op table: every case in float32 against PyTorch's forward and backward, from the
+// fixture tools/make_op_fixtures.py writes (PyTorch is never needed to run this test).
+#include <cmath>
+#include <cstdio>
+
+#include <catch2/catch.hpp>
+
+#include "tests/ops/op_case.h"
+
+namespace qatd::testing {
+namespace {
+
+// ||ours - reference|| / ||reference|| (the plain norm of the difference when reference is 0).
+double relative_error(const Tensor& ours, const Tensor& reference) {
+  std::vector<double> a = ours.to(DType::f64).to_vector<double>();
+  std::vector<double> b = reference.to(DType::f64).to_vector<double>();
+  if (a.size() != b.size()) return INFINITY;
+  double difference = 0.0, norm = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) || std::isnan(b[i])) return (std::isnan(a[i]) && std::isnan(b[i])) ? 0.0 : INFINITY;
+    difference += (a[i] - b[i]) * (a[i] - b[i]);
+    norm += b[i] * b[i];
+  }
+  return norm > 0 ? std::sqrt(difference / norm) : std::sqrt(difference);
+}
+
+}  // namespace
+
+TEST_CASE("every op: float32 forward and backward equal PyTorch's", "[ops][torch]") {
+  const std::string path = std::string(QATD_TEST_DATA_DIR) + "/fixtures/ops_torch.safetensors";
+  io::SafetensorsFile fixture = io::SafetensorsFile::open(path);
+  std::printf("%-40s %12s %12s %12s %12s\n", "op case", "fwd err", "fwd tol", "grad err", "grad tol");
+  for (const OpCase& op_case : op_cases()) {
+    INFO("op case: " << op_case.name << " (regenerate fixtures with tools/make_op_fixtures.py if missing)");
+    REQUIRE(fixture.contains(op_case.name + ".output"));
+    std::vector<Tensor> inputs;
+    for (size_t k = 0; k < op_case.inputs.size(); ++k) {
+      Tensor input = fixture.get(op_case.name + ".input." + std::to_string(k)).clone();
+      CHECK(input.shape() == op_case.inputs[k].shape);
+      if (op_case.differentiable && op_case.inputs[k].differentiable) input.set_requires_grad(true);
+      inputs.push_back(input);
+    }
+    Tensor output = op_case.run(inputs);
+    Tensor expected = fixture.get(op_case.name + ".output");
+    REQUIRE(output.shape() == expected.shape());
+    double forward_error = relative_error(output, expected);
+    double worst_gradient = 0.0;
+    if (op_case.differentiable) {
+      output.backward(fixture.get(op_case.name + ".grad_output").clone());
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        if (!op_case.inputs[k].differentiable) continue;
+        std::string key = op_case.name + ".grad." + std::to_string(k);
+        REQUIRE(fixture.contains(key));
+        Tensor grad = inputs[k].grad();
+        Tensor reference = fixture.get(key);
+        double error = grad.defined() ? relative_error(grad, reference) : relative_error(zeros_like(reference), reference);
+        worst_gradient = std::max(worst_gradient, error);
+      }
+    }
+    bool ok = forward_error <= op_case.forward_tolerance && worst_gradient <= op_case.gradient_tolerance;
+    std::printf("%-40s %12.3e %12.1e %12.3e %12.1e%s\n", op_case.name.c_str(), forward_error,
+                op_case.forward_tolerance, worst_gradient, op_case.gradient_tolerance, ok ? "" : "  FAIL");
+    CHECK(forward_error <= op_case.forward_tolerance);
+    CHECK(worst_gradient <= op_case.gradient_tolerance);
+  }
+}
+
+}  // namespace qatd::testing
