@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Writes tests/fixtures/ops_torch.safetensors: PyTorch's float32 forward and backward for
+"""Writes tests/fixtures/ops/NAME.safetensors: PyTorch's float32 forward and backward for
 every case of the engine's op table. tools/op_fixtures/NAME.py defines, case by case, the
 same ops as tests/ops/cases_NAME.cpp.
 
 For each case it stores CASE.input.K (the inputs), CASE.output, CASE.grad_output (a random
 upstream gradient) and CASE.grad.K (the gradient of every differentiable input).
-Run by hand, never in CI:  tools/setup_torch_env.sh && .venv-torch/bin/python tools/make_op_fixtures.py
+Run by hand, never in CI:  tools/setup_torch_env.sh && .venv-torch/bin/python tools/make_op_fixtures.py [NAME ...]
+(no NAME: every family).
 """
 import importlib
 import pkgutil
@@ -16,27 +17,30 @@ import torch
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "tests" / "fixtures" / "ops_torch.safetensors"
+OUT_DIR = ROOT / "tests" / "fixtures" / "ops"
 sys.path.insert(0, str(ROOT / "tools"))
 
 import op_fixtures  # noqa: E402
 from op_fixtures import CASES, make_input  # noqa: E402
 
-for module in pkgutil.iter_modules(op_fixtures.__path__):
-    importlib.import_module(f"op_fixtures.{module.name}")
 
-def main():
+def load_family(family):
+    """Imports tools/op_fixtures/FAMILY.py and returns the names of the cases it defined."""
+    before = set(CASES)
+    importlib.import_module(f"op_fixtures.{family}")
+    return [name for name in CASES if name not in before]
+
+def fixture_tensors(names):
     tensors = {}
-    for name, (specs, fn, differentiable) in CASES.items():
+    for name in names:
+        specs, fn, differentiable = CASES[name]
         generator = torch.Generator().manual_seed(sum(ord(c) * (i + 1) for i, c in enumerate(name)))
         inputs = [make_input(spec, generator) for spec in specs]
         for k, x in enumerate(inputs):
             tensors[f"{name}.input.{k}"] = x.clone()
-        grad_inputs = []
         for spec, x in zip(specs, inputs):
             if differentiable and spec[4] and x.is_floating_point():
                 x.requires_grad_(True)
-                grad_inputs.append(x)
         output = fn(*inputs)
         tensors[f"{name}.output"] = output.detach().clone()
         if differentiable:
@@ -47,10 +51,18 @@ def main():
                 if spec[4] and x.is_floating_point():
                     grad = x.grad if x.grad is not None else torch.zeros_like(x)
                     tensors[f"{name}.grad.{k}"] = grad.detach().clone()
-    tensors = {k: v.contiguous() for k, v in tensors.items()}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(OUT), metadata={"torch": torch.__version__, "cases": str(len(CASES))})
-    print(f"wrote {len(CASES)} cases ({len(tensors)} tensors) to {OUT.relative_to(ROOT)} with torch {torch.__version__}")
+    return {k: v.contiguous() for k, v in tensors.items()}
+
+
+def main():
+    families = sys.argv[1:] or sorted(m.name for m in pkgutil.iter_modules(op_fixtures.__path__))
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for family in families:
+        names = load_family(family)
+        tensors = fixture_tensors(names)
+        out = OUT_DIR / f"{family}.safetensors"
+        save_file(tensors, str(out), metadata={"torch": torch.__version__, "cases": ",".join(names)})
+        print(f"{family}: {len(names)} cases ({len(tensors)} tensors) -> {out.relative_to(ROOT)} (torch {torch.__version__})")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@
 //   (a) the float64 Jacobian check (finite differences against backward, test_gradcheck.cpp),
 //   (b) the float32 comparison with PyTorch fixtures (test_torch_parity.cpp), and
 //   (c) later, CUDA against CPU.
-// A case's name is also its key prefix in tests/fixtures/ops_torch.safetensors, written by
-// tools/make_op_fixtures.py, which defines the same case in PyTorch.
+// A case's name is also its key prefix in tests/fixtures/ops/FAMILY.safetensors, written by
+// tools/make_op_fixtures.py from tools/op_fixtures/FAMILY.py, which defines the same case in
+// PyTorch (FAMILY matches tests/ops/cases_FAMILY.cpp).
 #include <functional>
 #include <string>
 #include <vector>

@@ -1,7 +1,9 @@
 // (b) of the op table: every case in float32 against PyTorch's forward and backward, from the
-// fixture tools/make_op_fixtures.py writes (PyTorch is never needed to run this test).
+// fixtures tools/make_op_fixtures.py writes (PyTorch is never needed to run this test).
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include <catch2/catch.hpp>
 
@@ -26,13 +28,24 @@ double relative_error(const Tensor& ours, const Tensor& reference) {
 
 }  // namespace
 
+// Every fixture file under tests/fixtures/ops, one per family of cases.
+std::vector<io::SafetensorsFile> open_fixtures() {
+  std::vector<io::SafetensorsFile> files;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(QATD_TEST_DATA_DIR) + "/fixtures/ops")) {
+    if (entry.path().extension() == ".safetensors") files.push_back(io::SafetensorsFile::open(entry.path().string()));
+  }
+  return files;
+}
+
 TEST_CASE("every op: float32 forward and backward equal PyTorch's", "[ops][torch]") {
-  const std::string path = std::string(QATD_TEST_DATA_DIR) + "/fixtures/ops_torch.safetensors";
-  io::SafetensorsFile fixture = io::SafetensorsFile::open(path);
+  std::vector<io::SafetensorsFile> fixtures = open_fixtures();
   std::printf("%-40s %12s %12s %12s %12s\n", "op case", "fwd err", "fwd tol", "grad err", "grad tol");
   for (const OpCase& op_case : op_cases()) {
     INFO("op case: " << op_case.name << " (regenerate fixtures with tools/make_op_fixtures.py if missing)");
-    REQUIRE(fixture.contains(op_case.name + ".output"));
+    auto holder = std::find_if(fixtures.begin(), fixtures.end(),
+                               [&](const io::SafetensorsFile& file) { return file.contains(op_case.name + ".output"); });
+    REQUIRE(holder != fixtures.end());
+    const io::SafetensorsFile& fixture = *holder;
     std::vector<Tensor> inputs;
     for (size_t k = 0; k < op_case.inputs.size(); ++k) {
       Tensor input = fixture.get(op_case.name + ".input." + std::to_string(k)).clone();
