@@ -41,7 +41,13 @@ void* Tensor::raw_data() const {
 
 double Tensor::item() const {
   QATD_CHECK(numel() == 1, "item: the tensor has {} elements (shape {}), not one", numel(), shape_str(shape()));
-  return dispatch_all(dtype(), [&]<typename T>() { return static_cast<double>(static_cast<float>(*data<T>())); });
+  return dispatch_all(dtype(), [&]<typename T>() {
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      return static_cast<double>(static_cast<float>(*data<T>()));
+    } else {
+      return static_cast<double>(*data<T>());
+    }
+  });
 }
 
 template <typename T>
@@ -114,18 +120,9 @@ void Tensor::register_hook(GradHook hook) const {
 }
 
 void Tensor::retain_grad() const {
+  QATD_CHECK(requires_grad(), "retain_grad: the tensor does not require grad");
   if (is_leaf()) return;
-  std::weak_ptr<TensorImpl> weak = impl_;
-  register_hook([weak](const Tensor& grad) {
-    if (auto impl = weak.lock()) {
-      if (impl->grad) {
-        Tensor(impl->grad).add_(grad);
-      } else {
-        impl->grad = grad.clone().impl();
-      }
-    }
-    return Tensor();
-  });
+  checked().grad_fn->retained_output = impl_;
 }
 
 std::string Tensor::str(int64_t max_values) const {

@@ -93,6 +93,13 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
         Tensor replaced = hook(grad);
         if (replaced.defined()) grad = replaced;
       }
+      if (auto retained = node->retained_output.lock()) {
+        if (retained->grad) {
+          Tensor(retained->grad).add_(grad);
+        } else {
+          retained->grad = grad.clone().impl();
+        }
+      }
       try {
         input_grads = node->apply(grad);
       } catch (const Error& error) {

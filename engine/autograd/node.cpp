@@ -37,9 +37,16 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   if (leaf_->grad) {
     // Sum, never assign: shared parameters, fan-out and repeated backward calls all add up.
     Tensor(leaf_->grad).add_(grad);
-  } else {
-    leaf_->grad = grad.clone().impl();
+    return {};
   }
+  // Keep the incoming buffer when nothing else can see it (the engine's reference to
+  // grad_output and our copy are the only holders), as PyTorch does: it saves a copy of
+  // every parameter gradient per step.
+  int64_t holders = grad.is_same(grad_output) ? 2 : 1;
+  bool exclusive = grad.impl().use_count() <= holders && grad.storage().use_count() == 1 && grad.offset() == 0 &&
+                   grad.is_contiguous() &&
+                   grad.storage()->nbytes() == static_cast<size_t>(grad.numel()) * dtype_size(grad.dtype());
+  leaf_->grad = exclusive ? grad.impl() : grad.clone().impl();
   return {};
 }
 

@@ -34,6 +34,8 @@ class Node {
   };
   std::vector<Input> inputs;
   std::vector<GradHook> output_hooks;  // hooks registered on the output tensor
+  // Set by Tensor::retain_grad: the output keeps its gradient (after every hook, as in PyTorch).
+  std::weak_ptr<TensorImpl> retained_output;
 
  protected:
   void set_sequence_nr(uint64_t value) { sequence_nr_ = value; }

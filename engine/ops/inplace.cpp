@@ -3,6 +3,7 @@
 #include "engine/autograd/grad_mode.h"
 #include "engine/ops/checks.h"
 #include "engine/ops/elementwise.h"
+#include "kernels/cpu/binary.h"
 
 namespace qatd {
 
@@ -32,14 +33,25 @@ Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_writable(*this, "add_");
-  Tensor sum;
+  ops_detail::check_defined("add_", other, "other");
+  ops_detail::check_same_dtype("add_", *this, other);
+  QATD_CHECK(is_broadcastable_to(other.shape(), shape()), "add_: other of shape {} does not broadcast to {}",
+             shape_str(other.shape()), shape_str(shape()));
+  Tensor addend;
   {
     NoGradGuard no_grad;
-    sum = alpha == 1.0 ? add(*this, other) : add(*this, mul(other, alpha));
+    addend = alpha == 1.0 ? other.detach() : mul(other.detach(), alpha);
   }
-  QATD_CHECK(sum.shape() == shape(), "add_: other of shape {} would change the destination's shape {}",
-             shape_str(other.shape()), shape_str(shape()));
-  return copy_(sum);
+  // Reading the destination while writing it is safe elementwise, unless the addend views
+  // the same memory in another layout.
+  if (addend.storage() == storage()) addend = addend.clone();
+  Shape addend_strides = ops_detail::broadcast_strides(addend, shape());
+  dispatch_numeric(dtype(), "add_", [&]<typename T>() {
+    kernels::cpu::binary<T>(kernels::cpu::BinaryOp::add, shape(), data<T>(), strides(), data<T>(), strides(),
+                            addend.data<T>(), addend_strides);
+  });
+  bump_version();
+  return *this;
 }
 
 Tensor& Tensor::mul_(double factor) {

@@ -27,6 +27,14 @@ struct ReducePlan {
   Shape kept_shape;      // the output with reduced dims kept as 1
   Shape output_shape;    // the output as returned (keepdim or not)
   std::vector<bool> reduced;
+
+  std::vector<int64_t> reduced_dims() const {
+    std::vector<int64_t> dims;
+    for (size_t d = 0; d < reduced.size(); ++d) {
+      if (reduced[d]) dims.push_back(static_cast<int64_t>(d));
+    }
+    return dims;
+  }
 };
 
 ReducePlan plan(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, std::string_view op) {
@@ -96,8 +104,6 @@ Tensor run_reduce(const ReducePlan& p, ReduceOp op, std::string_view name, doubl
   return out;
 }
 
-int64_t reduced_count(const ReducePlan& p) { return p.size; }
-
 }  // namespace
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
@@ -119,7 +125,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   Tensor out = run_reduce(p, ReduceOp::mean, "mean");
   if (needs_grad({x})) {
     Shape kept = p.kept_shape, input_shape = x.shape();
-    double count = static_cast<double>(reduced_count(p));
+    double count = static_cast<double>(p.size);
     record("mean", {x}, out, [kept, input_shape, count](const Tensor& g) {
       return std::vector<Tensor>{div(g.reshape(kept), count).expand(input_shape)};
     });
@@ -150,10 +156,7 @@ Tensor extremum_over_dims(const Tensor& x, const std::vector<int64_t>& dims, boo
   if (needs_grad({x})) {
     SavedTensor saved_x(x), saved_out(out);
     Shape kept = p.kept_shape;
-    std::vector<int64_t> reduced_dims;
-    for (size_t d = 0; d < p.reduced.size(); ++d) {
-      if (p.reduced[d]) reduced_dims.push_back(static_cast<int64_t>(d));
-    }
+    std::vector<int64_t> reduced_dims = p.reduced_dims();
     record(name, {x}, out, [saved_x, saved_out, kept, reduced_dims](const Tensor& g) {
       Tensor input = saved_x.get();
       Tensor selected = eq(input, saved_out.get().reshape(kept)).to(g.dtype());
@@ -214,10 +217,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction,
   if (needs_grad({x})) {
     SavedTensor saved_x(x);
     Shape kept = p.kept_shape;
-    std::vector<int64_t> reduced_dims;
-    for (size_t d = 0; d < p.reduced.size(); ++d) {
-      if (p.reduced[d]) reduced_dims.push_back(static_cast<int64_t>(d));
-    }
+    std::vector<int64_t> reduced_dims = p.reduced_dims();
     double divisor = std::max(0.0, static_cast<double>(p.size) - correction);
     record("var", {x}, out, [saved_x, kept, reduced_dims, divisor](const Tensor& g) {
       Tensor input = saved_x.get();
@@ -230,18 +230,15 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction,
 
 Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool keepdim) {
   QATD_CHECK(p > 0.0, "norm: p must be positive, got {}", p);
-  ReducePlan plan_ = plan(x, dims, keepdim, "norm");
+  ReducePlan layout = plan(x, dims, keepdim, "norm");
   ops_detail::check_floating("norm", x);
   bool infinite = std::isinf(p);
   ReduceOp op = infinite ? ReduceOp::norm_inf : p == 1.0 ? ReduceOp::norm1 : p == 2.0 ? ReduceOp::norm2 : ReduceOp::norm_p;
-  Tensor out = run_reduce(plan_, op, "norm", p);
+  Tensor out = run_reduce(layout, op, "norm", p);
   if (needs_grad({x})) {
     SavedTensor saved_x(x), saved_out(out);
-    Shape kept = plan_.kept_shape;
-    std::vector<int64_t> reduced_dims;
-    for (size_t d = 0; d < plan_.reduced.size(); ++d) {
-      if (plan_.reduced[d]) reduced_dims.push_back(static_cast<int64_t>(d));
-    }
+    Shape kept = layout.kept_shape;
+    std::vector<int64_t> reduced_dims = layout.reduced_dims();
     record("norm", {x}, out, [saved_x, saved_out, kept, reduced_dims, p, infinite](const Tensor& g) {
       Tensor input = saved_x.get();
       Tensor n = saved_out.get().reshape(kept);
