@@ -15,8 +15,12 @@ struct Pool2dOptions {
   bool count_include_pad = true;  // average pooling only
 };
 
-// The gradient goes to the first maximal element of each window (PyTorch's choice).
+// Output size per dim: (H + 2 * padding - dilation * (k - 1) - 1) / stride + 1, rounded up in ceil_mode
+// unless that last window would start past the input and its left padding; padding <= kernel_size / 2.
+// The gradient goes to the first maximal element of each window, or to its last NaN (PyTorch's CPU choice).
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& options);
+// Windows are clipped to the padded input; the divisor counts the clipped window with its padding, or
+// only the input cells in it when count_include_pad is false. dilation must stay (1, 1).
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& options);
 
 }  // namespace qatd
