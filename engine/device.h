@@ -2,6 +2,7 @@
 // Where a tensor's storage lives. Only the CPU executes ops for now; the CUDA tag exists so
 // that device checks are written once and the CUDA backend slots in behind them.
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,5 +21,15 @@ struct Device {
   bool operator==(const Device&) const = default;
   std::string str() const { return type == DeviceType::cpu ? "cpu" : fmt::format("cuda:{}", index); }
 };
+
+// CPU threads used by kernels (OpenMP and Eigen). Defaults to OMP_NUM_THREADS or all cores.
+int num_threads();
+void set_num_threads(int threads);
+
+// Whether this build has the CUDA backend compiled in.
+bool cuda_compiled();
+// One line per visible CUDA device ("cuda:0 NVIDIA H100 (sm_90, 79.6 GiB)"); empty without
+// the backend, a driver or a GPU.
+std::vector<std::string> cuda_device_descriptions();
 
 }  // namespace qatd

@@ -1,0 +1,11 @@
+#pragma once
+// The qatd subcommands. Each takes the words after its name and returns the exit status.
+#include <string>
+#include <vector>
+
+namespace qatd::cli {
+
+int run_demo(const std::vector<std::string>& words);
+int run_info(const std::vector<std::string>& words);
+
+}  // namespace qatd::cli
