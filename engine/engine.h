@@ -1,6 +1,7 @@
 #pragma once
 // The qatd engine's public API in one include.
 #include "engine/autograd/grad_mode.h"
+#include "engine/cpu_allocator.h"
 #include "engine/device.h"
 #include "engine/dtype.h"
 #include "engine/error.h"

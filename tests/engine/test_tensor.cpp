@@ -107,3 +107,25 @@ TEST_CASE("factories: arange, linspace, full, from_vector", "[tensor]") {
 }
 
 }  // namespace qatd
+
+namespace qatd {
+
+TEST_CASE("large CPU buffers are reused, within the cache limit", "[tensor][allocator]") {
+  CpuAllocator& allocator = CpuAllocator::instance();
+  allocator.empty_cache();
+  void* first = nullptr;
+  {
+    Tensor big = ones({1 << 20});  // 4 MiB
+    first = big.raw_data();
+  }
+  CHECK(allocator.cached_bytes() >= (size_t(4) << 20));
+  Tensor again = zeros({1 << 20});
+  CHECK(again.raw_data() == first);
+  CHECK(sum(again).item() == 0.0);  // reused memory is initialized like fresh memory
+  again = Tensor();
+  allocator.set_cache_limit(0);
+  CHECK(allocator.cached_bytes() == 0);
+  allocator.set_cache_limit(size_t(2048) << 20);
+}
+
+}  // namespace qatd
