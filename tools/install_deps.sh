@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
-  libeigen3-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev
+  libeigen3-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libyaml-cpp-dev
   catch2 libbenchmark-dev zlib1g-dev libminizip-dev libpng-dev libjpeg62-turbo-dev
 )
 missing=()

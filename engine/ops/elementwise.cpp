@@ -376,6 +376,19 @@ Tensor square(const Tensor& x) {
   return out;
 }
 
+namespace {
+
+Tensor rounding(const char* name, UnaryOp op, const Tensor& x) {
+  return unary_with_grad(name, op, x, [](const Tensor& g) { return std::vector<Tensor>{zeros_like(g)}; });
+}
+
+}  // namespace
+
+Tensor floor(const Tensor& x) { return rounding("floor", UnaryOp::floor, x); }
+Tensor ceil(const Tensor& x) { return rounding("ceil", UnaryOp::ceil, x); }
+Tensor round(const Tensor& x) { return rounding("round", UnaryOp::round, x); }
+Tensor trunc(const Tensor& x) { return rounding("trunc", UnaryOp::trunc, x); }
+
 Tensor softplus(const Tensor& x) {
   Tensor out;
   {

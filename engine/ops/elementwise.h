@@ -40,7 +40,12 @@ Tensor gelu(const Tensor& x, std::string_view approximate = "none");
 Tensor erf(const Tensor& x);
 Tensor reciprocal(const Tensor& x);
 Tensor square(const Tensor& x);
-Tensor softplus(const Tensor& x);  // log(1 + exp(x)), computed stably
+Tensor softplus(const Tensor& x);
+// Rounding to integral values; their gradient is zero (PyTorch's convention). round is half to even.
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);
+Tensor trunc(const Tensor& x);  // log(1 + exp(x)), computed stably
 // Gradient flows where min <= x <= max (PyTorch's convention at the bounds).
 Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> max);
 

@@ -37,6 +37,10 @@ void run_float(UnaryOp op, std::span<const int64_t> shape, T* out, std::span<con
     case UnaryOp::erf: return map([](T x) { return std::erf(x); });
     case UnaryOp::reciprocal: return map([](T x) { return T(1) / x; });
     case UnaryOp::square: return map([](T x) { return x * x; });
+    case UnaryOp::floor: return map([](T x) { return std::floor(x); });
+    case UnaryOp::ceil: return map([](T x) { return std::ceil(x); });
+    case UnaryOp::round: return map([](T x) { return std::nearbyint(x); });
+    case UnaryOp::trunc: return map([](T x) { return std::trunc(x); });
     case UnaryOp::add_scalar: return map([=](T x) { return x + a; });
     case UnaryOp::mul_scalar: return map([=](T x) { return x * a; });
     case UnaryOp::div_scalar: return map([=](T x) { return x / a; });

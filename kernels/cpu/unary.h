@@ -7,7 +7,7 @@ namespace qatd::kernels::cpu {
 
 enum class UnaryOp {
   neg, abs, sign, exp, log, log1p, sqrt, rsqrt, sin, cos, tanh, sigmoid, relu, gelu, gelu_tanh, erf, reciprocal,
-  square,
+  square, floor, ceil, round, trunc,  // round: half to even, as torch.round
   add_scalar,   // x + alpha
   mul_scalar,   // x * alpha
   div_scalar,   // x / alpha

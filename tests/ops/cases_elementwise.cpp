@@ -35,6 +35,16 @@ RegisterOpCases cases({
     {"erf", {S::normal({3, 4})}, [](const Inputs& x) { return erf(x[0]); }},
     {"reciprocal", {S::away({3, 4}, 0.5, 2.0)}, [](const Inputs& x) { return reciprocal(x[0]); }},
     {"square", {S::normal({3, 4})}, [](const Inputs& x) { return square(x[0]); }},
+    {"floor_ceil_round_trunc", {S::uniform({4, 5}, -3.0, 3.0)},
+     [](const Inputs& x) {
+       Tensor y = mul(x[0], 2.0);
+       return add(add(floor(y), mul(ceil(y), 10.0)), add(mul(round(y), 100.0), add(mul(trunc(y), 1000.0), y)));
+     }},
+    {.name = "round_half_to_even",
+     .inputs = {S::index({7}, -3, 4)},
+     .run = [](const Inputs& x) { return round(add(x[0].to(DType::f32), 0.5)); },
+     .differentiable = false,
+     .forward_tolerance = 0.0},
     {"softplus", {S::normal({3, 4})}, [](const Inputs& x) { return softplus(mul(x[0], 4.0)); }},
     {"clamp", {S::uniform({4, 5}, -2.0, 2.0)}, [](const Inputs& x) { return clamp(x[0], -0.7, 0.9); }},
     {"clamp_min_only", {S::uniform({4, 5}, -2.0, 2.0)}, [](const Inputs& x) { return clamp(x[0], 0.1, std::nullopt); }},
