@@ -143,6 +143,16 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   return copy;
 }
 
+NamedTensors select_prefix(const NamedTensors& tensors, const std::string& prefix) {
+  NamedTensors selected;
+  for (const auto& [name, tensor] : tensors) {
+    if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0) {
+      selected.emplace_back(name.substr(prefix.size()), tensor);
+    }
+  }
+  return selected;
+}
+
 NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
   SafetensorsFile file = SafetensorsFile::open(path);
   NamedTensors tensors;

@@ -44,6 +44,10 @@ class SafetensorsFile {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+// The entries whose names start with `prefix`, with the prefix removed ("image_encoder.trunk."
+// selects the trunk's state from a whole-model state dict).
+NamedTensors select_prefix(const NamedTensors& tensors, const std::string& prefix);
+
 // Every tensor of the file, in file order.
 NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 // Writes atomically; names must be unique. Tensors are stored contiguous, in their own dtype.

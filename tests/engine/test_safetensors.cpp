@@ -58,6 +58,14 @@ TEST_CASE("safetensors round-trips every dtype, shape and the metadata", "[io]")
   }
 }
 
+TEST_CASE("select_prefix keeps and renames one submodule's entries", "[io]") {
+  io::NamedTensors state = {{"a.b.w", ones({1})}, {"a.c", ones({2})}, {"ab.x", ones({3})}, {"a.", ones({4})}};
+  io::NamedTensors selected = io::select_prefix(state, "a.");
+  REQUIRE(selected.size() == 2);
+  CHECK(selected[0].first == "b.w");
+  CHECK(selected[1].first == "c");
+}
+
 TEST_CASE("safetensors written by the Python library load, memory-mapped", "[io]") {
   std::string path = std::string(QATD_TEST_DATA_DIR) + "/fixtures/ops/linalg.safetensors";
   io::SafetensorsFile file = io::SafetensorsFile::open(path);
