@@ -2,6 +2,7 @@
 // creation order from a ready queue. Iterative throughout, so graphs of any depth work.
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/autograd/node.h"
@@ -35,6 +36,19 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
   NoGradGuard no_grad;
 
   std::unordered_map<Node*, Tensor> pending;  // gradient summed so far for each node's output
+  // Pending gradients the engine allocated itself, which it may therefore update in place.
+  std::unordered_set<TensorImpl*> owned;
+  auto accumulate = [&](Node* target, const Tensor& incoming) {
+    Tensor& slot = pending[target];
+    if (!slot.defined()) {
+      slot = incoming;
+    } else if (owned.count(slot.impl().get())) {
+      slot.add_(incoming);
+    } else {
+      slot = slot + incoming;
+      owned.insert(slot.impl().get());
+    }
+  };
   std::vector<std::shared_ptr<Node>> root_nodes;
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& root = roots[i];
@@ -85,7 +99,10 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
     ready.pop();
     auto found = pending.find(node);
     Tensor grad = found == pending.end() ? Tensor() : found->second;
-    if (found != pending.end()) pending.erase(found);
+    if (found != pending.end()) {
+      owned.erase(grad.impl().get());
+      pending.erase(found);
+    }
 
     std::vector<Tensor> input_grads;
     if (grad.defined()) {
@@ -100,22 +117,33 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& g
           retained->grad = grad.clone().impl();
         }
       }
-      try {
-        input_grads = node->apply(grad);
-      } catch (const Error& error) {
-        fail("in backward of {}: {}", node->name(), error.what());
+      auto* slice = dynamic_cast<SliceBackward*>(node);
+      if (slice && slice->inputs[0].node) {
+        // Add into the input's buffer, allocating it (or a private copy of it) first.
+        Tensor& slot = pending[slice->inputs[0].node.get()];
+        if (!slot.defined()) {
+          slot = zeros(slice->input_shape, slice->inputs[0].dtype);
+        } else if (!owned.count(slot.impl().get())) {
+          slot = slot.clone();
+        }
+        owned.insert(slot.impl().get());
+        slice->add_into(slot, grad.to(slot.dtype()));
+      } else {
+        try {
+          input_grads = node->apply(grad);
+        } catch (const Error& error) {
+          fail("in backward of {}: {}", node->name(), error.what());
+        }
+        QATD_CHECK(input_grads.empty() || input_grads.size() == node->inputs.size(),
+                   "backward of {} returned {} gradients for {} inputs", node->name(), input_grads.size(),
+                   node->inputs.size());
       }
-      QATD_CHECK(input_grads.empty() || input_grads.size() == node->inputs.size(),
-                 "backward of {} returned {} gradients for {} inputs", node->name(), input_grads.size(),
-                 node->inputs.size());
     }
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       const Node::Input& input = node->inputs[i];
       if (!input.node) continue;
       if (i < input_grads.size() && input_grads[i].defined()) {
-        Tensor incoming = conform(input_grads[i], input, *node);
-        Tensor& slot = pending[input.node.get()];
-        slot = slot.defined() ? slot + incoming : incoming;
+        accumulate(input.node.get(), conform(input_grads[i], input, *node));
       }
       if (--dependencies[input.node.get()] == 0) ready.push(input.node.get());
     }

@@ -79,8 +79,21 @@ std::shared_ptr<Node> gradient_edge(const Tensor& tensor) {
   return accumulator;
 }
 
+std::vector<Tensor> SliceBackward::apply(const Tensor& grad_output) {
+  Tensor grad = zeros(input_shape, grad_output.dtype());
+  add_into(grad, grad_output);
+  return {grad};
+}
+
+void SliceBackward::add_into(Tensor& buffer, const Tensor& grad_output) const {
+  buffer.slice(dim, start, end, step).add_(grad_output);
+}
+
 void record(const std::string& name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn backward) {
-  auto node = std::make_shared<FunctionNode>(name, std::move(backward));
+  attach(std::make_shared<FunctionNode>(name, std::move(backward)), inputs, output);
+}
+
+void attach(std::shared_ptr<Node> node, const std::vector<Tensor>& inputs, Tensor& output) {
   node->inputs.reserve(inputs.size());
   for (const Tensor& input : inputs) {
     if (input.defined()) {

@@ -68,9 +68,28 @@ class AccumulateGrad final : public Node {
   std::shared_ptr<TensorImpl> leaf_;
 };
 
+// The backward of a strided slice (narrow, select, split, chunk, unbind all reduce to it).
+// The engine adds the incoming gradient into that region of the input's gradient buffer, so k
+// slices of one tensor cost one buffer rather than k zero-filled copies summed together.
+class SliceBackward final : public Node {
+ public:
+  SliceBackward(Shape input_shape, int64_t dim, int64_t start, int64_t end, int64_t step)
+      : Node("slice"), input_shape(std::move(input_shape)), dim(dim), start(start), end(end), step(step) {}
+  // The gradient on its own: zeros with `grad_output` in the slice.
+  std::vector<Tensor> apply(const Tensor& grad_output) override;
+  // buffer[slice] += grad_output, in place.
+  void add_into(Tensor& buffer, const Tensor& grad_output) const;
+
+  Shape input_shape;
+  int64_t dim, start, end, step;
+};
+
 // True when grad mode is on and any of `inputs` requires grad: the op must record itself.
 bool needs_grad(std::initializer_list<Tensor> inputs);
 bool needs_grad(const std::vector<Tensor>& inputs);
+
+// Makes `node` the grad_fn of `output`, with one edge per tensor in `inputs`.
+void attach(std::shared_ptr<Node> node, const std::vector<Tensor>& inputs, Tensor& output);
 
 // Attaches a FunctionNode named `name` to `output`, with one edge per tensor in `inputs`.
 // `backward` returns one gradient per input, in the same order.

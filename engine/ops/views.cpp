@@ -77,13 +77,6 @@ void record_reshape_back(const char* name, const Tensor& input, Tensor& out) {
   record(name, {input}, out, [input_shape](const Tensor& g) { return std::vector<Tensor>{g.reshape(input_shape)}; });
 }
 
-// Gradient of a strided slice: zeros of the input's shape with `g` written into the slice.
-Tensor slice_backward(const Tensor& g, const Shape& input_shape, int64_t dim, int64_t start, int64_t end,
-                      int64_t step) {
-  Tensor grad = zeros(input_shape, g.dtype());
-  grad.slice(dim, start, end, step).copy_(g);
-  return grad;
-}
 
 }  // namespace
 
@@ -162,10 +155,7 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   new_strides[d] *= step;
   Tensor out = alias(*this, new_shape, new_strides, offset() + start * strides()[d]);
   if (needs_grad({*this})) {
-    Shape input_shape = shape();
-    record("slice", {*this}, out, [input_shape, d, start, end, step](const Tensor& g) {
-      return std::vector<Tensor>{slice_backward(g, input_shape, d, start, end, step)};
-    });
+    autograd::attach(std::make_shared<autograd::SliceBackward>(shape(), d, start, end, step), {*this}, out);
   }
   return out;
 }

@@ -182,6 +182,19 @@ TEST_CASE("views record gradients back to their base", "[autograd]") {
   CHECK(values_of(x.grad()) == std::vector<double>{0, 1, 3, 0, 2, 4});
 }
 
+TEST_CASE("slices of one tensor add their gradients into one buffer, hooks included", "[autograd]") {
+  Tensor x = leaf({1, 2, 3, 4, 5, 6}, {6});
+  std::vector<Tensor> pieces = chunk(x, 3);
+  pieces[1].retain_grad();
+  pieces[1].register_hook([](const Tensor& g) { return mul(g, 10.0); });
+  Tensor overlapping = x.slice(0, 1, 5);  // overlaps pieces 0, 1 and 2
+  Tensor loss = add(add(sum(mul(pieces[0], 1.0)), sum(mul(pieces[1], 2.0))),
+                    add(sum(mul(pieces[2], 3.0)), sum(mul(overlapping, 100.0))));
+  loss.backward();
+  CHECK(values_of(x.grad()) == std::vector<double>{1, 101, 120, 120, 103, 3});
+  CHECK(values_of(pieces[1].grad()) == std::vector<double>{20, 20});
+}
+
 TEST_CASE("a graph shared by two roots is walked once per backward", "[autograd]") {
   Tensor x = leaf({1.0}, {1});
   Tensor shared = exp(x);
