@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv-torch
 .venv-torch/bin/pip install --quiet --upgrade pip
-.venv-torch/bin/pip install --quiet torch numpy safetensors
+.venv-torch/bin/pip install --quiet torch torchvision numpy safetensors pillow "sam2==1.1.0"
 echo "ready: .venv-torch/bin/python ($(.venv-torch/bin/python -c 'import torch; print("torch", torch.__version__)'))"
