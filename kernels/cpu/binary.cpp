@@ -4,9 +4,44 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <unsupported/Eigen/SpecialFunctions>
+
+#include "kernels/cpu/contiguous.h"
 #include "kernels/cpu/loops.h"
 
 namespace qatd::kernels::cpu {
+
+namespace {
+
+// The derivative products of transcendental functions on contiguous buffers, vectorized.
+template <typename T>
+bool run_contiguous(BinaryOp op, int64_t count, T* out, const T* a, const T* b) {
+  constexpr T kSqrtHalf = T(0.70710678118654752440);
+  constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
+  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
+  constexpr T kTwoOverSqrtPi = T(1.12837916709551257390);
+  auto run = [&](auto assign) {
+    contiguous_binary<T>(count, out, a, b, assign);
+    return true;
+  };
+  switch (op) {
+    case BinaryOp::gelu_backward:
+      return run([=](auto& y, const auto& x, const auto& g) {
+        y = g * (T(0.5) * (T(1) + (x * kSqrtHalf).erf()) + x * kInvSqrt2Pi * (T(-0.5) * x * x).exp());
+      });
+    case BinaryOp::gelu_tanh_backward:
+      return run([=](auto& y, const auto& x, const auto& g) {
+        auto t = (kSqrt2OverPi * (x + T(0.044715) * x * x * x)).tanh().eval();
+        y = g * (T(0.5) * (T(1) + t) +
+                 T(0.5) * x * (T(1) - t * t) * (kSqrt2OverPi * (T(1) + T(3) * T(0.044715) * x * x)));
+      });
+    case BinaryOp::erf_backward:
+      return run([=](auto& y, const auto& x, const auto& g) { y = g * kTwoOverSqrtPi * (-x * x).exp(); });
+    default: return false;
+  }
+}
+
+}  // namespace
 
 template <typename T>
 void binary(BinaryOp op, std::span<const int64_t> shape, T* out, std::span<const int64_t> out_strides, const T* a,
@@ -31,6 +66,10 @@ void binary(BinaryOp op, std::span<const int64_t> shape, T* out, std::span<const
     default: break;
   }
   if constexpr (std::is_floating_point_v<T>) {
+    if (is_contiguous_layout(shape, out_strides) && is_contiguous_layout(shape, a_strides) &&
+        is_contiguous_layout(shape, b_strides) && run_contiguous(op, element_count(shape), out, a, b)) {
+      return;
+    }
     constexpr T kSqrtHalf = T(0.70710678118654752440);
     constexpr T kInvSqrt2Pi = T(0.39894228040143267794);
     constexpr T kSqrt2OverPi = T(0.79788456080286535588);

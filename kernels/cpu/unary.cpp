@@ -4,11 +4,41 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <unsupported/Eigen/SpecialFunctions>
+
+#include "kernels/cpu/contiguous.h"
 #include "kernels/cpu/loops.h"
 
 namespace qatd::kernels::cpu {
 
 namespace {
+
+// The transcendental ops on contiguous buffers, vectorized; false when `op` has no such path.
+template <typename T>
+bool run_contiguous(UnaryOp op, int64_t count, T* out, const T* in) {
+  constexpr T kSqrtHalf = T(0.70710678118654752440);
+  constexpr T kSqrt2OverPi = T(0.79788456080286535588);
+  auto run = [&](auto assign) {
+    contiguous_unary<T>(count, out, in, assign);
+    return true;
+  };
+  switch (op) {
+    case UnaryOp::exp: return run([](auto& y, const auto& x) { y = x.exp(); });
+    case UnaryOp::log: return run([](auto& y, const auto& x) { y = x.log(); });
+    case UnaryOp::log1p: return run([](auto& y, const auto& x) { y = x.log1p(); });
+    case UnaryOp::sin: return run([](auto& y, const auto& x) { y = x.sin(); });
+    case UnaryOp::cos: return run([](auto& y, const auto& x) { y = x.cos(); });
+    case UnaryOp::tanh: return run([](auto& y, const auto& x) { y = x.tanh(); });
+    case UnaryOp::sigmoid: return run([](auto& y, const auto& x) { y = T(1) / (T(1) + (-x).exp()); });
+    case UnaryOp::erf: return run([](auto& y, const auto& x) { y = x.erf(); });
+    case UnaryOp::gelu: return run([=](auto& y, const auto& x) { y = T(0.5) * x * (T(1) + (x * kSqrtHalf).erf()); });
+    case UnaryOp::gelu_tanh:
+      return run([=](auto& y, const auto& x) {
+        y = T(0.5) * x * (T(1) + (kSqrt2OverPi * (x + T(0.044715) * x * x * x)).tanh());
+      });
+    default: return false;
+  }
+}
 
 template <typename T>
 void run_float(UnaryOp op, std::span<const int64_t> shape, T* out, std::span<const int64_t> out_strides, const T* in,
@@ -77,6 +107,10 @@ template <typename T>
 void unary(UnaryOp op, std::span<const int64_t> shape, T* out, std::span<const int64_t> out_strides, const T* in,
            std::span<const int64_t> in_strides, double alpha, double beta) {
   if constexpr (std::is_floating_point_v<T>) {
+    if (is_contiguous_layout(shape, out_strides) && is_contiguous_layout(shape, in_strides) &&
+        run_contiguous(op, element_count(shape), out, in)) {
+      return;
+    }
     run_float(op, shape, out, out_strides, in, in_strides, alpha, beta);
   } else {
     run_integer(op, shape, out, out_strides, in, in_strides, alpha, beta);
