@@ -21,6 +21,12 @@ const std::vector<Command>& commands() {
       {"demo", "train a small MLP on a synthetic problem with the engine (the built-in default job)",
        qatd::cli::run_demo},
       {"info", "print the build configuration, threads and visible CUDA devices", qatd::cli::run_info},
+      {"predict", "segment an image with SAM 2 from point and box prompts", qatd::cli::run_predict},
+      {"parity", "compare SAM 2 on the engine with the official implementation's reference outputs",
+       qatd::cli::run_parity},
+      {"init", "write a randomly initialized SAM 2 checkpoint with official key names", qatd::cli::run_init},
+      {"convert", "rewrite a SAM 2 checkpoint (.pt or HuggingFace safetensors) as official safetensors",
+       qatd::cli::run_convert},
   };
   return table;
 }
