@@ -1,5 +1,7 @@
 #include "models/sam2/sam2_config.h"
 
+#include "engine/suggest.h"
+
 #include <algorithm>
 #include <limits>
 
@@ -209,21 +211,6 @@ void visit_fields(V& v, SAM2Config& c) {
   v.flattened(c.train);
 }
 
-// Edit distance, to point at the intended key of a misspelt one.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> previous(b.size() + 1), current(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
-}
-
 std::string describe(const json& value) {
   switch (value.type()) {
     case json::value_t::null: return "null";
@@ -321,7 +308,7 @@ class Reader {
     visit_fields(lister, probe);
     for (const auto& [key, unused] : object_.items()) {
       if (key == "_target_" || std::find(lister.keys.begin(), lister.keys.end(), key) != lister.keys.end()) continue;
-      fail("{}: {}: unknown key (did you mean {}?)", source_, child(key), detail::closest_name(key, lister.keys));
+      fail("{}: {}: unknown key (did you mean {}?)", source_, child(key), nearest_name(key, lister.keys));
     }
     visit_fields(*this, value);
   }
@@ -452,19 +439,6 @@ class Writer {
 }  // namespace
 
 namespace detail {
-
-std::string closest_name(std::string_view key, const std::vector<std::string>& candidates) {
-  std::string closest;
-  size_t best = std::numeric_limits<size_t>::max();
-  for (const std::string& candidate : candidates) {
-    size_t distance = edit_distance(key, candidate);
-    // A truncated or extended name ("layer_scale" for "layer_scale_init_value") counts as one edit.
-    const bool contained = candidate.find(key) != std::string::npos || key.find(candidate) != std::string_view::npos;
-    if (contained && std::min(key.size(), candidate.size()) >= 3) distance = std::min<size_t>(distance, 1);
-    if (distance < best) best = distance, closest = candidate;
-  }
-  return closest;
-}
 
 SAM2Config read_model_block(const nlohmann::json& model_block, const std::string& path, const std::string& source) {
   if (!model_block.is_object()) fail("{}: {}: expected a mapping, got {}", source, path, describe(model_block));

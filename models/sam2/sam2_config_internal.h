@@ -14,7 +14,5 @@ namespace qatd::sam2::detail {
 // ("model", "trainer.model"), used in messages. Does not validate.
 SAM2Config read_model_block(const nlohmann::json& model_block, const std::string& path, const std::string& source);
 
-// The candidate with the smallest edit distance to `key` (for "did you mean ...?").
-std::string closest_name(std::string_view key, const std::vector<std::string>& candidates);
 
 }  // namespace qatd::sam2::detail

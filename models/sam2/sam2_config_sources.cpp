@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "models/sam2/sam2_config.h"
+#include "engine/suggest.h"
 #include "models/sam2/sam2_config_internal.h"
 
 namespace qatd::sam2 {
@@ -183,7 +184,7 @@ SAM2Config read_yaml(std::string_view text, const std::string& source) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       fail("{}: {}: unknown top-level key (did you mean {}?); besides `model`, only the official training "
            "sections {} may appear",
-           source, key, detail::closest_name(key, allowed), fmt::join(kNonModelSections, ", "));
+           source, key, nearest_name(key, allowed), fmt::join(kNonModelSections, ", "));
     }
   }
   // A training config nests the model in its trainer (training.model.sam2.SAM2Train).
@@ -293,7 +294,7 @@ SAM2Config load_model_config(const std::string& file_or_preset) {
     format = ConfigFormat::json;
   } else {
     fail("SAM 2 config '{}' is neither a preset (did you mean {}?) nor a .yaml/.yml/.toml/.json file; presets: {}",
-         file_or_preset, detail::closest_name(file_or_preset, preset_names()), fmt::join(preset_names(), ", "));
+         file_or_preset, nearest_name(file_or_preset, preset_names()), fmt::join(preset_names(), ", "));
   }
   std::ifstream file(file_or_preset, std::ios::binary);
   QATD_CHECK(file.good(), "SAM 2 config '{}': cannot open the file", file_or_preset);

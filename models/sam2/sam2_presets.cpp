@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "models/sam2/sam2_config.h"
+#include "engine/suggest.h"
 #include "models/sam2/sam2_config_internal.h"
 
 namespace qatd::sam2 {
@@ -161,7 +162,7 @@ SAM2Config preset_config(std::string_view name, BuildOverrides overrides) {
   const PresetName* preset = find_preset(name);
   if (preset == nullptr) {
     fail("unknown SAM 2 preset '{}' (did you mean {}?); presets: {}", name,
-         detail::closest_name(name, preset_names()), fmt::join(preset_names(), ", "));
+         nearest_name(name, preset_names()), fmt::join(preset_names(), ", "));
   }
   SAM2Config config = official_config(preset->version, preset->size);
   apply_build_overrides(config, overrides);

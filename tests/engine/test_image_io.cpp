@@ -11,18 +11,15 @@
 #include <catch2/catch.hpp>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "engine/io/image.h"
 
 namespace qatd {
+
+using ::qatd::testing::temporary_path;
 namespace {
 
 std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
-std::string temporary_path(const std::string& name) {
-  auto directory = std::filesystem::temp_directory_path() / "qatd_tests";
-  std::filesystem::create_directories(directory);
-  return (directory / name).string();
-}
 
 std::string read_bytes(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);

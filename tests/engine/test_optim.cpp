@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/clip_grad.h"
 #include "engine/optim/lr_scheduler.h"
@@ -15,6 +16,8 @@
 #include "tests/engine/optim_fixture.h"
 
 namespace qatd {
+
+using ::qatd::testing::temporary_path;
 namespace {
 
 using namespace optim;
@@ -113,12 +116,6 @@ void set_random_grads(const std::vector<Tensor>& params, int step) {
 
 bool exactly_equal(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && a.to_vector<double>() == b.to_vector<double>();
-}
-
-std::string temporary_path(const std::string& name) {
-  auto directory = std::filesystem::temp_directory_path() / "qatd_tests";
-  std::filesystem::create_directories(directory);
-  return (directory / name).string();
 }
 
 }  // namespace

@@ -5,15 +5,12 @@
 #include <catch2/catch.hpp>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 
 namespace qatd {
-namespace {
 
-std::string temporary_path(const std::string& name) {
-  auto directory = std::filesystem::temp_directory_path() / "qatd_tests";
-  std::filesystem::create_directories(directory);
-  return (directory / name).string();
-}
+using ::qatd::testing::temporary_path;
+namespace {
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

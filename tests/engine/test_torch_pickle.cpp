@@ -8,21 +8,18 @@
 #include <map>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "engine/io/torch_checkpoint.h"
 #include "engine/io/zip_reader.h"
 
 namespace qatd {
+
+using ::qatd::testing::temporary_path;
 namespace {
 
 std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
 
 std::string pickle_fixture(const std::string& name) { return fixture("torch_pickle/" + name); }
-
-std::string temporary_path(const std::string& name) {
-  auto directory = std::filesystem::temp_directory_path() / "qatd_tests";
-  std::filesystem::create_directories(directory);
-  return (directory / name).string();
-}
 
 std::string read_bytes(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);

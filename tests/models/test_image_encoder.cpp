@@ -8,6 +8,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "models/sam2/backbones/image_encoder.h"
 
 namespace qatd::sam2 {
@@ -28,18 +29,7 @@ Tensor named(const io::NamedTensors& tensors, const std::string& name) {
 // Prints one line per comparison and returns ||ours - reference|| / ||reference||.
 double relative_error(const std::string& name, const Tensor& ours, const Tensor& reference) {
   REQUIRE(ours.shape() == reference.shape());
-  std::vector<double> a = ours.to_vector<double>(), b = reference.to_vector<double>();
-  double difference = 0.0, norm = 0.0, max_abs = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    double d = a[i] - b[i];
-    difference += d * d;
-    norm += b[i] * b[i];
-    max_abs = std::max(max_abs, std::abs(d));
-  }
-  double relative = std::sqrt(difference) / std::sqrt(norm);
-  std::printf("  %-18s %-18s relative error %.3e  max abs difference %.3e\n", name.c_str(),
-              shape_str(ours.shape()).c_str(), relative, max_abs);
-  return relative;
+  return testing::report_difference(name, ours, reference);
 }
 
 // The model.image_encoder block of tests/fixtures/sam2_micro_a/meta.json.

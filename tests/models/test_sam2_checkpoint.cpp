@@ -10,19 +10,16 @@
 #include <sstream>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "models/sam2/checkpoint.h"
 #include "models/sam2/hf_keys.h"
 
 namespace qatd {
+
+using ::qatd::testing::temporary_path;
 namespace {
 
 std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
-std::string temporary_path(const std::string& name) {
-  auto directory = std::filesystem::temp_directory_path() / "qatd_tests";
-  std::filesystem::create_directories(directory);
-  return (directory / name).string();
-}
 
 std::map<std::string, Tensor> by_name(const io::NamedTensors& tensors) {
   std::map<std::string, Tensor> map;

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "engine/io/image.h"
 #include "models/sam2/transforms.h"
 
@@ -16,21 +17,9 @@ std::string fixture(const std::string& name) {
   return std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a/" + name;
 }
 
-// Relative error ||ours - ref|| / ||ref||, printed with the max abs difference.
 double compare(const std::string& name, const Tensor& ours, const Tensor& reference) {
   REQUIRE(ours.shape() == reference.shape());
-  std::vector<double> a = ours.to(DType::f64).to_vector<double>();
-  std::vector<double> b = reference.to(DType::f64).to_vector<double>();
-  double difference = 0.0, norm = 0.0, max_abs = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    difference += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += b[i] * b[i];
-    max_abs = std::max(max_abs, std::abs(a[i] - b[i]));
-  }
-  double relative = std::sqrt(difference) / std::max(std::sqrt(norm), 1e-30);
-  std::printf("%-26s %-18s relative error %.3e  max abs difference %.3e\n", name.c_str(),
-              shape_str(ours.shape()).c_str(), relative, max_abs);
-  return relative;
+  return testing::report_difference(name, ours, reference);
 }
 
 const ImageHW kOrigHW = {480, 720};

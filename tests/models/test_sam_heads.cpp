@@ -9,6 +9,7 @@
 #include <set>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "models/sam2/sam/mask_decoder.h"
 #include "models/sam2/sam/prompt_encoder.h"
 
@@ -28,23 +29,11 @@ std::map<std::string, Tensor> load(const std::string& name) {
   return tensors;
 }
 
-// Relative error ||ours - ref|| / ||ref|| (the max abs difference when ref is all zeros), printed
-// with the max abs difference. A positive `scale` replaces ||ref|| as the denominator.
+// Relative error ||ours - ref|| / ||ref||, printed with the max abs difference. A positive `scale`
+// replaces ||ref|| as the denominator.
 double compare(const std::string& name, const Tensor& ours, const Tensor& reference, double scale = 0.0) {
   REQUIRE(ours.shape() == reference.shape());
-  std::vector<double> a = ours.to(DType::f64).to_vector<double>();
-  std::vector<double> b = reference.to(DType::f64).to_vector<double>();
-  double difference = 0.0, norm = 0.0, max_abs = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    difference += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += b[i] * b[i];
-    max_abs = std::max(max_abs, std::abs(a[i] - b[i]));
-  }
-  if (scale > 0.0) norm = scale * scale;
-  double relative = norm > 0.0 ? std::sqrt(difference / norm) : max_abs;
-  std::printf("%-78s %-16s relative error %.3e  max abs difference %.3e\n", name.c_str(),
-              shape_str(ours.shape()).c_str(), relative, max_abs);
-  return std::isnan(relative) ? 1.0 : relative;
+  return testing::report_difference(name, ours, reference, scale);
 }
 
 // The heads as SAM2Base._build_sam_heads builds them for the fixture's config (sam2.1 options).

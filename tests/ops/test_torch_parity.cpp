@@ -8,23 +8,12 @@
 #include <catch2/catch.hpp>
 
 #include "tests/ops/op_case.h"
+#include "tests/test_support.h"
 
 namespace qatd::testing {
 namespace {
 
-// ||ours - reference|| / ||reference|| (the plain norm of the difference when reference is 0).
-double relative_error(const Tensor& ours, const Tensor& reference) {
-  std::vector<double> a = ours.to(DType::f64).to_vector<double>();
-  std::vector<double> b = reference.to(DType::f64).to_vector<double>();
-  if (a.size() != b.size()) return INFINITY;
-  double difference = 0.0, norm = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i]) || std::isnan(b[i])) return (std::isnan(a[i]) && std::isnan(b[i])) ? 0.0 : INFINITY;
-    difference += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += b[i] * b[i];
-  }
-  return norm > 0 ? std::sqrt(difference / norm) : std::sqrt(difference);
-}
+double relative_error(const Tensor& ours, const Tensor& reference) { return difference(ours, reference).relative; }
 
 }  // namespace
 

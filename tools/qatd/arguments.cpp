@@ -3,35 +3,9 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "engine/suggest.h"
 
 namespace qatd::cli {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> previous(b.size() + 1), current(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
-}
-
-std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::optional<std::string> best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
-  for (const std::string& candidate : candidates) {
-    size_t distance = edit_distance(word, candidate);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = candidate;
-    }
-  }
-  return best;
-}
 
 Arguments::Arguments(std::string command, const std::vector<std::string>& words, std::vector<OptionSpec> specs)
     : command_(std::move(command)), specs_(std::move(specs)) {
@@ -65,7 +39,7 @@ const OptionSpec& Arguments::spec(const std::string& name) const {
   }
   std::vector<std::string> names;
   for (const OptionSpec& option : specs_) names.push_back(option.name);
-  std::optional<std::string> suggestion = closest(name, names);
+  std::optional<std::string> suggestion = likely_typo_of(name, names);
   fail("qatd {}: unknown option --{}{}", command_, name,
        suggestion ? " (did you mean --" + *suggestion + "?)" : std::string(" (see qatd " + command_ + " --help)"));
 }

@@ -35,9 +35,4 @@ class Arguments {
   std::vector<std::string> positional_;
 };
 
-// Levenshtein distance, for "did you mean" suggestions.
-size_t edit_distance(const std::string& a, const std::string& b);
-// The candidate closest to `word`, when one is close enough to be a likely typo.
-std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates);
-
 }  // namespace qatd::cli

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/error.h"
+#include "engine/suggest.h"
 #include "tools/qatd/arguments.h"
 #include "tools/qatd/commands.h"
 
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     }
     std::vector<std::string> names;
     for (const Command& command : commands()) names.push_back(command.name);
-    auto suggestion = qatd::cli::closest(words[0], names);
+    auto suggestion = qatd::likely_typo_of(words[0], names);
     std::fprintf(stderr, "qatd: unknown command '%s'%s; run qatd --help\n", words[0].c_str(),
                  suggestion ? (" (did you mean '" + *suggestion + "'?)").c_str() : "");
     return 2;
