@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 #include "engine/engine.h"
 
@@ -109,6 +110,101 @@ Tensor PositionEmbeddingRandom::forward_with_coords(const Tensor& coords, int64_
       from_vector<double>({static_cast<double>(image_width), static_cast<double>(image_height)}).to(coords.dtype());
   Tensor normalized = div(coords, image_size).to(positional_encoding_gaussian_matrix.dtype());
   return pe_encoding(normalized);
+}
+
+
+namespace {
+
+// torch's type_as after computing in float32 (or float64 for float64 inputs).
+DType rotation_dtype(const Tensor& x) { return x.dtype() == DType::f64 ? DType::f64 : DType::f32; }
+
+Tensor as_dtype(const Tensor& x, DType dtype) { return x.dtype() == dtype ? x : x.to(dtype); }
+
+// x (..., L, D) times e^{i angle} on each channel pair, with cos and sin (L, D / 2) broadcast over the
+// leading dims: the real and imaginary parts follow torch's complex product (a c - b d, a d + b c).
+Tensor rotate_pairs(const Tensor& x, const Tensor& cos, const Tensor& sin) {
+  Shape pairs = x.shape();
+  pairs.back() /= 2;
+  pairs.push_back(2);
+  Tensor complex = x.reshape(pairs);
+  const int64_t last = static_cast<int64_t>(pairs.size()) - 1;
+  Tensor a = complex.select(last, 0), b = complex.select(last, 1);
+  Tensor real = sub(mul(a, cos), mul(b, sin));
+  Tensor imaginary = add(mul(a, sin), mul(b, cos));
+  return stack({real, imaginary}, last).reshape(x.shape());
+}
+
+}  // namespace
+
+AxialCis compute_axial_cis(int64_t dim, int64_t end_x, int64_t end_y, double theta) {
+  QATD_CHECK(dim > 0 && dim % 4 == 0, "compute_axial_cis: dim must be a positive multiple of 4, got {}", dim);
+  QATD_CHECK(end_x > 0 && end_y > 0, "compute_axial_cis: the grid must be non-empty, got end_x {} and end_y {}", end_x,
+             end_y);
+  QATD_CHECK(std::isfinite(theta) && theta > 0.0, "compute_axial_cis: theta must be positive and finite, got {}",
+             theta);
+  const int64_t quarter = dim / 4, half = dim / 2, tokens = end_x * end_y;
+  // float32 at every step, as the official tensor arithmetic: theta^(4k / dim), its reciprocal, the angle
+  // t * f_k and then cos and sin of that float32 angle.
+  const float base = static_cast<float>(theta);
+  std::vector<float> frequency(quarter);
+  for (int64_t k = 0; k < quarter; ++k) {
+    float exponent = static_cast<float>(4 * k) / static_cast<float>(dim);
+    frequency[k] = 1.0f / std::pow(base, exponent);
+  }
+  AxialCis cis{empty({tokens, half}), empty({tokens, half})};
+  float* cos_data = cis.cos.data<float>();
+  float* sin_data = cis.sin.data<float>();
+  for (int64_t n = 0; n < tokens; ++n) {
+    const float column = static_cast<float>(n % end_x), row = static_cast<float>(n / end_x);
+    for (int64_t k = 0; k < quarter; ++k) {
+      const float angle_x = column * frequency[k], angle_y = row * frequency[k];
+      cos_data[n * half + k] = std::cos(angle_x);
+      sin_data[n * half + k] = std::sin(angle_x);
+      cos_data[n * half + quarter + k] = std::cos(angle_y);
+      sin_data[n * half + quarter + k] = std::sin(angle_y);
+    }
+  }
+  return cis;
+}
+
+std::pair<Tensor, Tensor> apply_rotary_enc(const Tensor& xq, const Tensor& xk, const AxialCis& freqs_cis,
+                                           bool repeat_freqs_k) {
+  QATD_CHECK(xq.defined() && freqs_cis.cos.defined() && freqs_cis.sin.defined(),
+             "apply_rotary_enc: xq and both tables of freqs_cis must be defined");
+  QATD_CHECK(xq.dim() >= 2 && xq.size(-1) > 0 && xq.size(-1) % 2 == 0,
+             "apply_rotary_enc: xq must be (..., L, D) with D positive and even, got {}", shape_str(xq.shape()));
+  const int64_t tokens = xq.size(-2), pairs = xq.size(-1) / 2;
+  QATD_CHECK(freqs_cis.cos.shape() == (Shape{tokens, pairs}) && freqs_cis.sin.shape() == freqs_cis.cos.shape(),
+             "apply_rotary_enc: freqs_cis must be ({}, {}) (xq's tokens, channel pairs) for xq {}, got cos {} and "
+             "sin {}",
+             tokens, pairs, shape_str(xq.shape()), shape_str(freqs_cis.cos.shape()),
+             shape_str(freqs_cis.sin.shape()));
+  const DType q_dtype = rotation_dtype(xq);
+  Tensor q_out = as_dtype(rotate_pairs(as_dtype(xq, q_dtype), as_dtype(freqs_cis.cos, q_dtype),
+                                       as_dtype(freqs_cis.sin, q_dtype)),
+                          xq.dtype());
+  if (!xk.defined() || (xk.dim() >= 2 && xk.size(-2) == 0)) return {q_out, xk};
+
+  QATD_CHECK(xk.dim() >= 2 && xk.size(-1) == xq.size(-1),
+             "apply_rotary_enc: xk must be (..., Lk, {}) like xq {}, got {}", xq.size(-1), shape_str(xq.shape()),
+             shape_str(xk.shape()));
+  const int64_t key_tokens = xk.size(-2);
+  if (repeat_freqs_k) {
+    QATD_CHECK(key_tokens % tokens == 0,
+               "apply_rotary_enc: with repeat_freqs_k, xk's {} tokens must be a multiple of xq's {} (xk {}, xq {})",
+               key_tokens, tokens, shape_str(xk.shape()), shape_str(xq.shape()));
+  } else {
+    QATD_CHECK(key_tokens == tokens,
+               "apply_rotary_enc: xk {} and xq {} have different token counts (tiling needs repeat_freqs_k)",
+               shape_str(xk.shape()), shape_str(xq.shape()));
+  }
+  // Tiling the table r times equals rotating the r blocks of Lq keys with the same table.
+  Shape blocks(xk.shape().begin(), xk.shape().end() - 2);
+  blocks.insert(blocks.end(), {key_tokens / tokens, tokens, xk.size(-1)});
+  const DType k_dtype = rotation_dtype(xk);
+  Tensor k_out = rotate_pairs(as_dtype(xk, k_dtype).reshape(blocks), as_dtype(freqs_cis.cos, k_dtype),
+                              as_dtype(freqs_cis.sin, k_dtype));
+  return {q_out, as_dtype(k_out.reshape(xk.shape()), xk.dtype())};
 }
 
 }  // namespace qatd::sam2

@@ -67,4 +67,26 @@ class PositionEmbeddingRandom : public nn::Module {
   Tensor pe_encoding(const Tensor& coords) const;
 };
 
+// sam2.modeling.position_encoding.compute_axial_cis, with every complex factor e^{i angle} held as the real
+// pair (cos angle, sin angle): the engine has no complex dtype. Token n of an end_x x end_y grid (row-major,
+// column t_x = n mod end_x, row t_y = floor(n / end_x)) gets, for k < dim / 4, the angle t_x f_k on pair k
+// and t_y f_k on pair dim / 4 + k, with f_k = 1 / theta^(4k / dim). Computed in float32 as the official
+// code does; cos and sin are (end_x * end_y, dim / 2) float32. dim must be a positive multiple of 4.
+struct AxialCis {
+  Tensor cos;
+  Tensor sin;
+};
+AxialCis compute_axial_cis(int64_t dim, int64_t end_x, int64_t end_y, double theta = 10000.0);
+
+// sam2.modeling.position_encoding.apply_rotary_enc
+// Rotates the adjacent channel pairs (2j, 2j + 1) of xq (..., Lq, D) by the angles of freqs_cis (Lq, D / 2):
+// out_2j = a cos - b sin, out_2j+1 = a sin + b cos, the complex product (a + ib) e^{i angle}. xk (..., Lk, D)
+// is rotated the same way; with repeat_freqs_k the table is tiled Lk / Lq times along the tokens (Lk must be a
+// multiple of Lq), otherwise Lk must equal Lq. An undefined xk or one with no tokens is returned as is.
+// Differentiable (the backward rotates by -angle). float32 inputs (and f16 / bf16, through float32) are
+// rotated in float32 as the official code does; float64 inputs in float64 (the official code would round
+// them to float32), so that gradients can be checked in float64.
+std::pair<Tensor, Tensor> apply_rotary_enc(const Tensor& xq, const Tensor& xk, const AxialCis& freqs_cis,
+                                           bool repeat_freqs_k = false);
+
 }  // namespace qatd::sam2

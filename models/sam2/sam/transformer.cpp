@@ -75,6 +75,77 @@ Tensor Attention::forward(const Tensor& q, const Tensor& k, const Tensor& v) {
   return (*out_proj)(recombine_heads(heads));
 }
 
+namespace {
+
+AttentionOptions base_options(const RoPEAttentionOptions& options) {
+  return {.embedding_dim = options.embedding_dim,
+          .num_heads = options.num_heads,
+          .downsample_rate = options.downsample_rate,
+          .dropout = options.dropout,
+          .kv_in_dim = options.kv_in_dim};
+}
+
+}  // namespace
+
+RoPEAttention::RoPEAttention(const RoPEAttentionOptions& options, Generator* generator)
+    : Attention(base_options(options), generator),
+      rope_theta(options.rope_theta),
+      rope_k_repeat(options.rope_k_repeat),
+      feat_sizes(options.feat_sizes) {
+  const int64_t head_dim = internal_dim / num_heads;
+  QATD_CHECK(head_dim % 4 == 0,
+             "RoPEAttention: the head dim {} (internal dim {} / num_heads {}) must be a multiple of 4 (x and y rotate "
+             "half of the channel pairs each)",
+             head_dim, internal_dim, num_heads);
+  QATD_CHECK(feat_sizes[0] > 0 && feat_sizes[1] > 0, "RoPEAttention: feat_sizes must be positive, got [{}, {}]",
+             feat_sizes[0], feat_sizes[1]);
+  current_ = {feat_sizes[0], feat_sizes[1]};
+  table(feat_sizes[0], feat_sizes[1]);
+}
+
+const AxialCis& RoPEAttention::table(int64_t end_x, int64_t end_y) {
+  auto found = tables_.find({end_x, end_y});
+  if (found != tables_.end()) return found->second;
+  AxialCis cis = compute_axial_cis(internal_dim / num_heads, end_x, end_y, rope_theta);
+  return tables_.emplace(std::make_pair(end_x, end_y), std::move(cis)).first->second;
+}
+
+const AxialCis& RoPEAttention::freqs_cis_for(int64_t tokens) {
+  if (current_.first * current_.second != tokens) {
+    auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(tokens))));
+    QATD_CHECK(side * side == tokens,
+               "RoPEAttention: {} query tokens match neither the current {}x{} grid nor a square grid", tokens,
+               current_.first, current_.second);
+    current_ = {side, side};
+  }
+  return table(current_.first, current_.second);
+}
+
+Tensor RoPEAttention::forward(const Tensor& q, const Tensor& k, const Tensor& v, int64_t num_k_exclude_rope) {
+  check_inputs(q, k, v);
+  QATD_CHECK(num_k_exclude_rope >= 0 && num_k_exclude_rope <= k.size(1),
+             "RoPEAttention: num_k_exclude_rope {} must lie in [0, {}] (the key count of k {})", num_k_exclude_rope,
+             k.size(1), shape_str(k.shape()));
+  QATD_CHECK(q.size(1) == k.size(1) || rope_k_repeat,
+             "RoPEAttention: q {} and k {} have different token counts, which needs rope_k_repeat",
+             shape_str(q.shape()), shape_str(k.shape()));
+  Tensor queries = separate_heads((*q_proj)(q));
+  Tensor keys = separate_heads((*k_proj)(k));
+  Tensor values = separate_heads((*v_proj)(v));
+
+  const AxialCis& freqs_cis = freqs_cis_for(queries.size(2));
+  const int64_t num_k_rope = keys.size(2) - num_k_exclude_rope;
+  auto [rotated_queries, rotated_keys] =
+      apply_rotary_enc(queries, keys.narrow(2, 0, num_k_rope), freqs_cis, rope_k_repeat);
+  if (num_k_exclude_rope > 0) {
+    keys = cat({rotated_keys, keys.narrow(2, num_k_rope, num_k_exclude_rope)}, 2);
+  } else {
+    keys = rotated_keys;
+  }
+  Tensor heads = attend(rotated_queries, keys, values);
+  return (*out_proj)(recombine_heads(heads));
+}
+
 TwoWayAttentionBlock::TwoWayAttentionBlock(const TwoWayAttentionBlockOptions& options, Generator* generator)
     : skip_first_layer_pe(options.skip_first_layer_pe) {
   const int64_t dim = options.embedding_dim;

@@ -1,6 +1,9 @@
 #pragma once
-// sam2/modeling/sam/transformer.py: the mask decoder's two-way transformer and its attention layer.
+// sam2/modeling/sam/transformer.py: the mask decoder's two-way transformer, its attention layer, and the
+// rotary-position attention of memory attention.
+#include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,6 +11,7 @@
 
 #include "engine/nn/nn.h"
 #include "engine/random.h"
+#include "models/sam2/position_encoding.h"
 
 namespace qatd::sam2 {
 
@@ -45,6 +49,53 @@ class Attention : public nn::Module {
   Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const;
 
   Generator* generator_;
+};
+
+struct RoPEAttentionOptions {
+  // Attention's keyword arguments.
+  int64_t embedding_dim = 0;
+  int64_t num_heads = 0;
+  int64_t downsample_rate = 1;
+  double dropout = 0.0;
+  std::optional<int64_t> kv_in_dim = std::nullopt;  // embedding_dim when absent
+  // RoPEAttention's own.
+  double rope_theta = 10000.0;
+  bool rope_k_repeat = false;                 // keys may hold several query grids (memory frames)
+  std::array<int64_t, 2> feat_sizes{64, 64};  // (w, h) of the query grid
+};
+
+// sam2.modeling.sam.transformer.RoPEAttention
+// Attention with axial rotary position encoding on the projected, per-head queries and keys (the
+// head dim must be a multiple of 4). The table starts as the feat_sizes grid; a query count that
+// differs from the current table's makes it the square grid of side sqrt(Lq), kept for later calls, as
+// the official attribute freqs_cis is. Keys get the query grid's rotations (tiled over Lk / Lq frames
+// with rope_k_repeat, which Lk != Lq requires), except the last num_k_exclude_rope keys (object
+// pointers), which are not rotated.
+class RoPEAttention : public Attention {
+ public:
+  explicit RoPEAttention(const RoPEAttentionOptions& options, Generator* generator = nullptr);
+
+  using Attention::operator();
+  Tensor operator()(const Tensor& q, const Tensor& k, const Tensor& v, int64_t num_k_exclude_rope) {
+    return finish_forward(forward(q, k, v, num_k_exclude_rope));
+  }
+  Tensor forward(const Tensor& q, const Tensor& k, const Tensor& v) override { return forward(q, k, v, 0); }
+  Tensor forward(const Tensor& q, const Tensor& k, const Tensor& v, int64_t num_k_exclude_rope);
+  std::string type_name() const override { return "RoPEAttention"; }
+
+  // The table for the next call with `tokens` queries (see the class comment); throws when it would
+  // need a square grid and `tokens` is not a square.
+  const AxialCis& freqs_cis_for(int64_t tokens);
+
+  double rope_theta;
+  bool rope_k_repeat;
+  std::array<int64_t, 2> feat_sizes;
+
+ private:
+  const AxialCis& table(int64_t end_x, int64_t end_y);
+
+  std::map<std::pair<int64_t, int64_t>, AxialCis> tables_;  // by (end_x, end_y)
+  std::pair<int64_t, int64_t> current_;
 };
 
 struct TwoWayAttentionBlockOptions {
