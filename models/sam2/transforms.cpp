@@ -8,6 +8,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/interpolate.h"
 #include "engine/ops/shape_ops.h"
+#include "models/sam2/connected_components.h"
 
 namespace qatd::sam2 {
 
@@ -58,10 +59,6 @@ void check_orig_hw(bool normalize, const std::optional<ImageHW>& orig_hw, const 
 
 SAM2Transforms::SAM2Transforms(const SAM2TransformsOptions& options) : options_(options) {
   QATD_CHECK(options.resolution > 0, "SAM2Transforms: resolution must be positive, got {}", options.resolution);
-  QATD_CHECK(options.max_hole_area == 0.0 && options.max_sprinkle_area == 0.0,
-             "SAM2Transforms: max_hole_area {} / max_sprinkle_area {}: connected-component mask cleanup is not "
-             "implemented yet (use 0)",
-             options.max_hole_area, options.max_sprinkle_area);
 }
 
 Tensor SAM2Transforms::transform_image(const Tensor& image) const {
@@ -126,11 +123,26 @@ Tensor SAM2Transforms::postprocess_masks(const Tensor& masks, const ImageHW& ori
              shape_str(masks.shape()));
   QATD_CHECK(orig_hw[0] > 0 && orig_hw[1] > 0,
              "SAM2Transforms.postprocess_masks: orig_hw must be positive, got ({}, {})", orig_hw[0], orig_hw[1]);
+  Tensor scores = masks.to(DType::f32);
+  // Both cleanups look at the components of the masks as given (each (b, c) one image), so a filled hole
+  // never counts as foreground for the sprinkle removal.
+  Tensor images = scores.flatten(0, 1).unsqueeze(1);
+  const double threshold = options_.mask_threshold;
+  if (options_.max_hole_area > 0.0) {
+    ConnectedComponents background = get_connected_components(le(images, threshold));
+    Tensor is_hole = logical_and(gt(background.labels, 0.0), le(background.counts, options_.max_hole_area));
+    scores = where(logical_not(is_hole.reshape(scores.shape())), scores, threshold + 10.0);
+  }
+  if (options_.max_sprinkle_area > 0.0) {
+    ConnectedComponents foreground = get_connected_components(gt(images, threshold));
+    Tensor is_sprinkle = logical_and(gt(foreground.labels, 0.0), le(foreground.counts, options_.max_sprinkle_area));
+    scores = where(logical_not(is_sprinkle.reshape(scores.shape())), scores, threshold - 10.0);
+  }
   InterpolateOptions resize;
   resize.mode = InterpolateMode::bilinear;
   resize.size = orig_hw;
   resize.align_corners = false;
-  return interpolate(masks.to(DType::f32), resize);
+  return interpolate(scores, resize);
 }
 
 PreparedPrompts prepare_prompts(const SAM2Transforms& transforms, const Tensor& point_coords,

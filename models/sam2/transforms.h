@@ -17,8 +17,9 @@ using ImageHW = std::array<int64_t, 2>;
 struct SAM2TransformsOptions {
   int64_t resolution = 1024;  // the model's image_size S
   double mask_threshold = 0.0;
-  // Connected-component cleanup of low-resolution masks (fill holes / remove sprinkles up to this
-  // area) is not implemented yet: only 0 (off, the default of SAM2ImagePredictor) is accepted.
+  // Connected-component cleanup of the masks before resizing, off at 0 (SAM2ImagePredictor's default): the
+  // 8-connected background components (score <= mask_threshold) of area <= max_hole_area become
+  // mask_threshold + 10, the foreground ones of area <= max_sprinkle_area mask_threshold - 10.
   double max_hole_area = 0.0;
   double max_sprinkle_area = 0.0;
 };

@@ -125,7 +125,6 @@ TEST_CASE("postprocess_masks upsamples the decoder's logits to the original imag
   CHECK(compare("predict.points.masks", masks.squeeze(0), reference.get("predict.points.masks")) <= 1e-6);
 
   CHECK_THROWS_WITH(transforms.postprocess_masks(zeros({3, 64, 64}), kOrigHW), Catch::Contains("(B, C, h, w)"));
-  CHECK_THROWS_WITH(SAM2Transforms({.max_hole_area = 8.0}), Catch::Contains("not implemented"));
   CHECK_THROWS_WITH(transforms.transform_image(zeros({8, 8, 3})), Catch::Contains("uint8"));
 }
 
