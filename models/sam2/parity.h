@@ -12,7 +12,7 @@ namespace qatd::sam2 {
 
 struct ParityOptions {
   bool image = true;
-  bool video = false;
+  bool video = true;
   double forward_tolerance = 1e-4;   // on ||ours - ref|| / ||ref||
   double gradient_tolerance = 1e-3;
 };
@@ -27,6 +27,9 @@ struct ParityRow {
   // The reference gradient is float32 noise around zero (its norm is below 1e-5 of the largest
   // reference gradient); the row passes when ours is equally close to zero.
   bool zero_reference = false;
+  // The reference stores the tensor in bfloat16 (memory features): the row passes when every
+  // element is within one bfloat16 step of the reference.
+  bool bfloat16_steps = false;
   bool passed = false;
   std::string problem;  // why a row failed other than by its error (shape, missing, NaN)
 };

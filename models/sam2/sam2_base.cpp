@@ -53,10 +53,6 @@ Tensor embedding_parameter(const Shape& shape, Generator* generator) {
   return parameter;
 }
 
-bool is_video_module_key(const std::string& name) {
-  return name.rfind("memory_attention.", 0) == 0 || name.rfind("memory_encoder.", 0) == 0;
-}
-
 }  // namespace
 
 SAM2Base::SAM2Base(SAM2Config config_in, Generator* generator)
@@ -67,6 +63,10 @@ SAM2Base::SAM2Base(SAM2Config config_in, Generator* generator)
       num_feature_levels(sam2::num_feature_levels(config)) {
   validate(config);
   image_encoder = register_module("image_encoder", build_image_encoder(config.image_encoder, generator));
+  memory_attention = register_module(
+      "memory_attention", std::make_shared<MemoryAttention>(memory_attention_options(config.memory_attention), generator));
+  memory_encoder = register_module(
+      "memory_encoder", std::make_shared<MemoryEncoder>(memory_encoder_options(config.memory_encoder), generator));
 
   maskmem_tpos_enc = embedding_parameter({config.num_maskmem, 1, 1, mem_dim}, generator);
   register_parameter("maskmem_tpos_enc", maskmem_tpos_enc);
@@ -125,10 +125,15 @@ SAM2Base::SAM2Base(SAM2Config config_in, Generator* generator)
     mask_downsample = register_module(
         "mask_downsample", std::make_shared<nn::Conv2d>(1, 1, std::array<int64_t, 2>{4, 4},
                                                         Conv2dOptions{.stride = {4, 4}}, true, generator));
+  } else {
+    obj_ptr_proj = register_module("obj_ptr_proj", std::make_shared<nn::ActivationLayer>(nn::Activation::identity));
   }
   if (config.proj_tpos_enc_in_obj_ptrs) {
     obj_ptr_tpos_proj =
         register_module("obj_ptr_tpos_proj", std::make_shared<nn::Linear>(hidden_dim, mem_dim, true, generator));
+  } else {
+    obj_ptr_tpos_proj =
+        register_module("obj_ptr_tpos_proj", std::make_shared<nn::ActivationLayer>(nn::Activation::identity));
   }
 }
 
@@ -171,19 +176,8 @@ ImageFeatures SAM2Base::image_features(const BackboneOutput& backbone) const {
 
 Tensor SAM2Base::dense_pe() const { return sam_prompt_encoder->get_dense_pe(); }
 
-void SAM2Base::load_official_state(const io::NamedTensors& state) {
-  io::NamedTensors image_part, video_part;
-  for (const auto& entry : state) {
-    (is_video_module_key(entry.first) ? video_part : image_part).push_back(entry);
-  }
-  load_state_dict(image_part, /*strict=*/true);
-  video_state = std::move(video_part);
-}
+void SAM2Base::load_official_state(const io::NamedTensors& state) { load_state_dict(state, /*strict=*/true); }
 
-io::NamedTensors SAM2Base::official_state() const {
-  io::NamedTensors state = state_dict();
-  state.insert(state.end(), video_state.begin(), video_state.end());
-  return state;
-}
+io::NamedTensors SAM2Base::official_state() const { return state_dict(); }
 
 }  // namespace qatd::sam2

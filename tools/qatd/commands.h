@@ -9,6 +9,7 @@ int run_demo(const std::vector<std::string>& words);
 int run_info(const std::vector<std::string>& words);
 int run_parity(const std::vector<std::string>& words);
 int run_predict(const std::vector<std::string>& words);
+int run_track(const std::vector<std::string>& words);
 int run_init(const std::vector<std::string>& words);
 int run_convert(const std::vector<std::string>& words);
 

@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
        qatd::cli::run_demo},
       {"info", "print the build configuration, threads and visible CUDA devices", qatd::cli::run_info},
       {"predict", "segment an image with SAM 2 from point and box prompts", qatd::cli::run_predict},
+      {"track", "track objects through a folder of video frames with SAM 2", qatd::cli::run_track},
       {"parity", "compare SAM 2 on the engine with the official implementation's reference outputs",
        qatd::cli::run_parity},
       {"init", "write a randomly initialized SAM 2 checkpoint with official key names", qatd::cli::run_init},
