@@ -69,7 +69,7 @@ SamOutputs SAM2Base::forward_sam_heads(const Tensor& backbone_features, const st
     QATD_CHECK(mask_inputs.dim() == 4 && mask_inputs.shape()[0] == batch && mask_inputs.shape()[1] == 1,
                "SAM2Base: mask prompts must be ({}, 1, H, W), got {}", batch, shape_str(mask_inputs.shape()));
     const auto& size = sam_prompt_encoder->mask_input_size;
-    mask_prompt = mask_inputs.to(DType::f32);
+    mask_prompt = mask_inputs.to(backbone_features.dtype());
     if (mask_inputs.shape()[2] != size[0] || mask_inputs.shape()[3] != size[1]) {
       mask_prompt = interpolate(mask_prompt, {.mode = InterpolateMode::bilinear, .size = size, .antialias = true});
     }
@@ -102,7 +102,8 @@ SamOutputs SAM2Base::forward_sam_heads(const Tensor& backbone_features, const st
   }
   out.obj_ptr = (*obj_ptr_proj)(token);
   if (config.pred_obj_scores) {
-    Tensor appears = config.soft_no_obj_ptr ? sigmoid(decoded.object_score_logits) : object_appears.to(DType::f32);
+    Tensor appears = config.soft_no_obj_ptr ? sigmoid(decoded.object_score_logits)
+                                            : object_appears.to(decoded.object_score_logits.dtype());
     if (config.fixed_no_obj_ptr) out.obj_ptr = mul(appears, out.obj_ptr);
     out.obj_ptr = add(out.obj_ptr, mul(1.0 - appears, no_obj_ptr));
   }
@@ -113,21 +114,22 @@ SamOutputs SAM2Base::use_mask_as_output(const Tensor& backbone_features, const s
                                         const Tensor& mask_inputs) {
   constexpr double kScale = 20.0, kBias = -10.0;
   const int64_t batch = mask_inputs.shape()[0];
-  Tensor mask = mask_inputs.to(DType::f32);
+  const DType dtype = backbone_features.dtype();
+  Tensor mask = mask_inputs.to(dtype);
   SamOutputs out;
   out.high_res_masks = add(mul(mask, kScale), kBias);
   out.low_res_masks = interpolate(out.high_res_masks,
                                   {.mode = InterpolateMode::bilinear,
                                    .size = std::array<int64_t, 2>{mask.shape()[2] / 4, mask.shape()[3] / 4},
                                    .antialias = true});
-  out.ious = ones({batch, 1});
+  out.ious = ones({batch, 1}, dtype);
   if (!config.use_obj_ptrs_in_encoder) {
-    out.obj_ptr = zeros({batch, hidden_dim});
+    out.obj_ptr = zeros({batch, hidden_dim}, dtype);
   } else {
     out.obj_ptr = forward_sam_heads(backbone_features, std::nullopt, (*mask_downsample)(mask), high_res_features, false)
                       .obj_ptr;
   }
-  Tensor appears = gt(amax(mask.flatten(1), {1}, true), 0.0).to(DType::f32);
+  Tensor appears = gt(amax(mask.flatten(1), {1}, true), 0.0).to(dtype);
   out.object_score_logits = add(mul(appears, kScale), kBias);
   if (config.pred_obj_scores) {
     if (config.fixed_no_obj_ptr) out.obj_ptr = mul(appears, out.obj_ptr);
@@ -222,10 +224,10 @@ Tensor SAM2Base::prepare_memory_conditioned_features(int64_t frame_idx, bool is_
         if (config.add_tpos_enc_to_obj_ptrs) {
           const double t_diff_max = static_cast<double>(max_pointers - 1);
           const int64_t tpos_dim = config.proj_tpos_enc_in_obj_ptrs ? hidden_dim : mem_dim;
-          Tensor normalized = div(from_vector(positions, {count}), t_diff_max);
+          Tensor normalized = div(from_vector(positions, {count}).to(current.dtype()), t_diff_max);
           obj_pos = (*obj_ptr_tpos_proj)(get_1d_sine_pe(normalized, tpos_dim)).unsqueeze(1).expand({-1, batch, mem_dim});
         } else {
-          obj_pos = zeros({count, batch, mem_dim});
+          obj_pos = zeros({count, batch, mem_dim}, current.dtype());
         }
         if (mem_dim < hidden_dim) {
           // Each pointer becomes hidden_dim / mem_dim tokens of mem_dim channels.
@@ -253,14 +255,14 @@ std::pair<Tensor, std::vector<Tensor>> SAM2Base::encode_new_memory(const Backbon
   Tensor masks = pred_masks_high_res;
   if (config.non_overlap_masks_for_mem_enc && !is_training()) masks = apply_non_overlapping_constraints(masks);
   bool binarize = config.binarize_mask_from_pts_for_mem_enc && is_mask_from_pts;
-  Tensor mask_for_mem = binarize && !is_training() ? gt(masks, 0.0).to(DType::f32) : sigmoid(masks);
+  Tensor mask_for_mem = binarize && !is_training() ? gt(masks, 0.0).to(masks.dtype()) : sigmoid(masks);
   if (config.sigmoid_scale_for_mem_enc != 1.0) mask_for_mem = mul(mask_for_mem, config.sigmoid_scale_for_mem_enc);
   if (config.sigmoid_bias_for_mem_enc != 0.0) mask_for_mem = add(mask_for_mem, config.sigmoid_bias_for_mem_enc);
   MemoryEncoderOutput encoded = memory_encoder->forward(features.backbone_fpn.back(), mask_for_mem, true);
   Tensor maskmem_features = encoded.vision_features;
   if (no_obj_embed_spatial.defined()) {
     const int64_t batch = maskmem_features.shape()[0];
-    Tensor absent = (1.0 - gt(object_score_logits, 0.0).to(DType::f32)).reshape({batch, 1, 1, 1});
+    Tensor absent = (1.0 - gt(object_score_logits, 0.0).to(object_score_logits.dtype())).reshape({batch, 1, 1, 1});
     maskmem_features = add(maskmem_features, mul(absent, no_obj_embed_spatial.reshape({1, mem_dim, 1, 1})));
   }
   return {maskmem_features, encoded.vision_pos_enc};
