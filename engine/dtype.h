@@ -1,6 +1,7 @@
 #pragma once
 // Element types. Compute ops run on f32 and f64 (f64 for gradient checks); f16 and bf16
-// are storage types converted with .to(); integers hold indices, labels and counts.
+// are storage types converted with .to(); integers hold indices, labels and counts, and i8/i16
+// the integer weights of quantized exports.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -11,7 +12,7 @@
 
 namespace qatd {
 
-enum class DType : uint8_t { f32, f64, f16, bf16, i32, i64, u8, boolean };
+enum class DType : uint8_t { f32, f64, f16, bf16, i32, i64, u8, boolean, i8, i16 };
 
 using Half = Eigen::half;
 using BFloat16 = Eigen::bfloat16;
@@ -21,7 +22,7 @@ std::string_view dtype_name(DType dtype);
 DType dtype_from_name(std::string_view name);  // accepts our names and safetensors' ("F32", "BF16", ...)
 std::string_view safetensors_dtype_name(DType dtype);
 bool is_floating(DType dtype);   // f32, f64, f16, bf16
-bool is_integral(DType dtype);   // i32, i64, u8, bool
+bool is_integral(DType dtype);   // i8, i16, i32, i64, u8, bool
 
 template <typename T> struct DTypeOf;
 template <> struct DTypeOf<float> { static constexpr DType value = DType::f32; };
@@ -32,6 +33,8 @@ template <> struct DTypeOf<int32_t> { static constexpr DType value = DType::i32;
 template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::i64; };
 template <> struct DTypeOf<uint8_t> { static constexpr DType value = DType::u8; };
 template <> struct DTypeOf<bool> { static constexpr DType value = DType::boolean; };
+template <> struct DTypeOf<int8_t> { static constexpr DType value = DType::i8; };
+template <> struct DTypeOf<int16_t> { static constexpr DType value = DType::i16; };
 template <typename T> inline constexpr DType dtype_of = DTypeOf<T>::value;
 
 // Calls fn.template operator()<T>() with T the C++ type of a compute dtype (f32, f64).
@@ -68,6 +71,8 @@ decltype(auto) dispatch_all(DType dtype, Fn&& fn) {
     case DType::i64: return fn.template operator()<int64_t>();
     case DType::u8: return fn.template operator()<uint8_t>();
     case DType::boolean: return fn.template operator()<bool>();
+    case DType::i8: return fn.template operator()<int8_t>();
+    case DType::i16: return fn.template operator()<int16_t>();
   }
   fail("unknown dtype");
 }

@@ -6,7 +6,7 @@
   holding a state dict with every supported dtype, strided views sharing a storage, a
   Parameter, 0-d and empty tensors, and plain values; values_expected.safetensors holds the
   same tensors, contiguous, as "model.NAME".
-- int16.pt: a real torch.save output with an int16 tensor (no qatd dtype: refused).
+- int16.pt: a real torch.save output with an int16 tensor.
 - zip64_deflate.pt: the records of values_p2.pt repacked deflated, with zip64 headers.
 - The rest are malformed on purpose. Their pickles are assembled here opcode by opcode, so
   nothing dangerous is ever built or executed: a file naming os.system holds the bytes of

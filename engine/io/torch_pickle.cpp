@@ -16,7 +16,7 @@ enum class Global { ordered_dict, rebuild_tensor_v2, rebuild_parameter, rebuild_
 struct AllowedGlobal {
   std::string_view module, name;
   Global global;
-  std::optional<DType> dtype;  // a storage type's element type; empty for int16 and int8
+  std::optional<DType> dtype;  // a storage type's element type
 };
 
 constexpr AllowedGlobal kAllowedGlobals[] = {
@@ -30,8 +30,8 @@ constexpr AllowedGlobal kAllowedGlobals[] = {
     {"torch", "BFloat16Storage", Global::storage_type, DType::bf16},
     {"torch", "LongStorage", Global::storage_type, DType::i64},
     {"torch", "IntStorage", Global::storage_type, DType::i32},
-    {"torch", "ShortStorage", Global::storage_type, std::nullopt},
-    {"torch", "CharStorage", Global::storage_type, std::nullopt},
+    {"torch", "ShortStorage", Global::storage_type, DType::i16},
+    {"torch", "CharStorage", Global::storage_type, DType::i8},
     {"torch", "ByteStorage", Global::storage_type, DType::u8},
     {"torch", "BoolStorage", Global::storage_type, DType::boolean},
     {"torch", "UntypedStorage", Global::storage_type, DType::u8},

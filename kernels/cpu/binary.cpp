@@ -138,6 +138,10 @@ QATD_INSTANTIATE_BINARY(int64_t)
 
 template void compare<uint8_t>(CompareOp, std::span<const int64_t>, bool*, std::span<const int64_t>, const uint8_t*,
                                std::span<const int64_t>, const uint8_t*, std::span<const int64_t>);
+template void compare<int8_t>(CompareOp, std::span<const int64_t>, bool*, std::span<const int64_t>, const int8_t*,
+                              std::span<const int64_t>, const int8_t*, std::span<const int64_t>);
+template void compare<int16_t>(CompareOp, std::span<const int64_t>, bool*, std::span<const int64_t>, const int16_t*,
+                               std::span<const int64_t>, const int16_t*, std::span<const int64_t>);
 template void compare<bool>(CompareOp, std::span<const int64_t>, bool*, std::span<const int64_t>, const bool*,
                             std::span<const int64_t>, const bool*, std::span<const int64_t>);
 template void where<bool>(std::span<const int64_t>, bool*, std::span<const int64_t>, const bool*,

@@ -183,7 +183,6 @@ TEST_CASE("malformed torch checkpoints are refused with the reason", "[io][torch
       {"truncated_pickle.pt", {"truncated data.pkl"}},
       {"recursive.pt", {"recursive"}},
       {"deep.pt", {"nested deeper than 256 levels"}},
-      {"int16.pt", {"torch.ShortStorage tensors are not supported"}},
   };
   for (const Case& c : cases) {
     INFO(c.file);
@@ -247,6 +246,13 @@ TEST_CASE("damaged archives and pickles give errors, never crashes", "[io][torch
   }
   printf("damaged pickles: %zu of %zu runs refused\n", failures, runs);
   CHECK(failures > runs / 2);
+}
+
+TEST_CASE("int16 and int8 tensors load with their dtype", "[io][torch_pickle]") {
+  io::NamedTensors state = io::load_torch_state_dict(pickle_fixture("int16.pt"));
+  REQUIRE(state.size() == 1);
+  CHECK(state[0].second.dtype() == DType::i16);
+  CHECK(state[0].second.to_vector<int64_t>() == std::vector<int64_t>{0, 1, 2});
 }
 
 }  // namespace qatd
