@@ -37,7 +37,7 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, std::array<int64_t, 2>
                   out_channels, has_bias, generator);
 }
 
-Tensor Conv2d::forward(const Tensor& input) { return conv2d(input, weight, bias, options); }
+Tensor Conv2d::forward(const Tensor& input) { return conv2d(input, read_parameter(weight), bias, options); }
 
 ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, std::array<int64_t, 2> kernel_size,
                                  ConvTranspose2dOptions options, bool has_bias, Generator* generator)
@@ -47,6 +47,8 @@ ConvTranspose2d::ConvTranspose2d(int64_t in_channels, int64_t out_channels, std:
                   out_channels, has_bias, generator);
 }
 
-Tensor ConvTranspose2d::forward(const Tensor& input) { return conv_transpose2d(input, weight, bias, options); }
+Tensor ConvTranspose2d::forward(const Tensor& input) {
+  return conv_transpose2d(input, read_parameter(weight), bias, options);
+}
 
 }  // namespace qatd::nn

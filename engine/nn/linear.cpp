@@ -21,6 +21,6 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool has_bias, Generat
   }
 }
 
-Tensor Linear::forward(const Tensor& input) { return linear(input, weight, bias); }
+Tensor Linear::forward(const Tensor& input) { return linear(input, read_parameter(weight), bias); }
 
 }  // namespace qatd::nn

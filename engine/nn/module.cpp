@@ -180,6 +180,32 @@ void Module::remove_forward_hook(int handle) {
   std::erase_if(forward_hooks_, [handle](const auto& entry) { return entry.first == handle; });
 }
 
+void Module::set_parameter_transform(const std::string& name, ParameterTransform transform) {
+  for (Slot& slot : parameters_) {
+    if (slot.name == name) {
+      slot.transform = std::move(transform);
+      return;
+    }
+  }
+  std::vector<std::string> names;
+  for (const Slot& slot : parameters_) names.push_back(slot.name);
+  fail("set_parameter_transform: {} has no parameter '{}' (it has: {})", type_name(), name, fmt::join(names, ", "));
+}
+
+bool Module::has_parameter_transform(const std::string& name) const {
+  for (const Slot& slot : parameters_) {
+    if (slot.name == name) return static_cast<bool>(slot.transform);
+  }
+  return false;
+}
+
+Tensor Module::read_parameter(const Tensor& slot) const {
+  for (const Slot& entry : parameters_) {
+    if (entry.tensor == &slot) return entry.transform ? entry.transform(slot) : slot;
+  }
+  return slot;
+}
+
 Tensor Module::finish_forward(const Tensor& output) {
   Tensor result = output;
   for (auto& [handle, hook] : forward_hooks_) {

@@ -17,6 +17,10 @@ class Module;
 // (an undefined Tensor keeps the output). The distillation trainer captures activations here.
 using ForwardHook = std::function<Tensor(Module& module, const Tensor& output)>;
 
+// Applied to a parameter each time forward reads it (fake quantization of a layer's weight, for
+// instance); the stored parameter, its name and its gradient's target stay as they are.
+using ParameterTransform = std::function<Tensor(const Tensor& parameter)>;
+
 // What load_state_dict found; strict loading throws when any list is non-empty.
 struct LoadResult {
   std::vector<std::string> missing;     // in the module, not in the state
@@ -72,12 +76,20 @@ class Module {
   int register_forward_hook(ForwardHook hook);
   void remove_forward_hook(int handle);
 
+  // Sets (or, with an empty function, clears) the transform of this module's own parameter
+  // `name`. Layers that support it (Linear, Conv2d, ConvTranspose2d) read their weight through
+  // read_parameter(); others ignore it.
+  void set_parameter_transform(const std::string& name, ParameterTransform transform);
+  bool has_parameter_transform(const std::string& name) const;
+
   // The class name PyTorch would print ("Linear", "MultiScaleBlock").
   virtual std::string type_name() const = 0;
 
  protected:
   // Modules end forward with `return finish_forward(output);` so hooks see every call.
   Tensor finish_forward(const Tensor& output);
+  // The parameter in `slot` as forward should use it: through its transform when one is set.
+  Tensor read_parameter(const Tensor& slot) const;
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> module);
@@ -87,6 +99,7 @@ class Module {
     std::string name;
     Tensor* tensor;
     bool persistent = true;
+    ParameterTransform transform;  // parameters only
   };
   std::vector<Slot> parameters_;
   std::vector<Slot> buffers_;

@@ -163,6 +163,27 @@ TEST_CASE("module gradients in float64 equal finite differences", "[nn][gradchec
   CHECK(worst < 1e-6);
 }
 
+TEST_CASE("parameter transforms change what forward reads, and gradients reach the parameter", "[nn]") {
+  Generator g(8);
+  nn::Linear layer(3, 2, false, &g);
+  Tensor x = randn({4, 3}, DType::f32, &g);
+  Tensor plain = layer(x);
+  layer.set_parameter_transform("weight", [](const Tensor& w) { return mul(w, 2.0); });
+  CHECK(layer.has_parameter_transform("weight"));
+  Tensor doubled = layer(x);
+  CHECK(doubled.to_vector<float>() == mul(plain, 2.0).to_vector<float>());
+  sum(doubled).backward();
+  // d/dW of sum(x (2W)^T) = 2 * column sums of x, for every output row.
+  std::vector<float> grad = layer.weight.grad().to_vector<float>();
+  std::vector<float> expected = mul(sum(x, {0}), 2.0).to_vector<float>();
+  for (int row = 0; row < 2; ++row) {
+    for (int col = 0; col < 3; ++col) CHECK(grad[row * 3 + col] == Approx(expected[col]));
+  }
+  layer.set_parameter_transform("weight", nullptr);
+  CHECK(layer(x).to_vector<float>() == plain.to_vector<float>());
+  REQUIRE_THROWS_WITH(layer.set_parameter_transform("bias", nullptr), Catch::Contains("no parameter 'bias'"));
+}
+
 TEST_CASE("layers validate their configuration", "[nn]") {
   REQUIRE_THROWS_WITH(nn::Linear(0, 3), Catch::Contains("Linear"));
   REQUIRE_THROWS_WITH(nn::Conv2d(3, 4, {3, 3}, Conv2dOptions{.groups = 2}), Catch::Contains("divide by groups 2"));
