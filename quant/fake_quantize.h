@@ -25,7 +25,8 @@
 // Gradients. With r = round(x / s) (zero-point-relative), "inside" meaning q_min - z <= r <= q_max - z:
 //   d x_hat / d x = 1 inside, 0 outside (straight-through);
 //   d x_hat / d s = r - x / s inside, q_min - z below, q_max - z above (LSQ), times the gradient scale;
-//   d x_hat / d b, by the site's surrogate, times 1 when bits_min <= b <= bits_max, else 0:
+//   d x_hat / d b, by the site's surrogate, times d clamp(b) / d b: 1 when bits_min <= b <= bits_max,
+//   0 outside or when bits_min = bits_max:
 //     ste:    d/dβ of F(β) at β = n, where F is the forward with n replaced by a real β wherever it
 //             enters (L(β) in an observer's scale, the clamp bounds q_min(β), q_max(β)), z held at
 //             its value, and the rounding straight-through (round(x/s) kept at its value, with

@@ -73,6 +73,51 @@ inline ReferenceGrid reference_learned_grid(double step, double min, int64_t bit
   return grid;
 }
 
+// One channel of a fake-quantization site as the ops see it: an observer's range [min, max], or a
+// learned step (with min for an asymmetric zero point). The functions below are the ones the
+// gradients of quant/fake_quantize.h claim to differentiate, written out independently.
+struct ReferenceSite {
+  bool learned = false;
+  double min = 0.0, max = 0.0, step = 0.0;
+  bool symmetric = true, is_signed = true;
+
+  // The scale at a real-valued bitwidth: an observer's range / L(bits) (eps guarded), or the step.
+  double scale(double bits) const {
+    return learned ? std::max(step, kFloatEpsilon) : reference_observer_scale(min, max, bits, symmetric, is_signed);
+  }
+  ReferenceGrid grid(int64_t bits) const {
+    return learned ? reference_learned_grid(step, min, bits, symmetric, is_signed)
+                   : reference_observer_grid(min, max, bits, symmetric, is_signed);
+  }
+
+  // The ste surrogate's F(beta): the forward with n replaced by beta in the scale and the clamp
+  // bounds, z and round(x / s) frozen at their values at n, the rounding straight-through
+  // (round(x / s(beta)) ~ r + x / s(beta) - x / s(n)).
+  double ste_relaxation(double x, double beta, int64_t n) const {
+    const ReferenceGrid at_n = grid(n);
+    const double r = std::nearbyint(x * (1.0 / at_n.scale));
+    const double s = scale(beta);
+    const double low = reference_q_min(beta, symmetric, is_signed) - at_n.zero_point;
+    const double high = reference_q_max(beta, is_signed) - at_n.zero_point;
+    return s * std::clamp(r + x / s - x / at_n.scale, low, high);
+  }
+
+  // The interp surrogate's function of b: (1 - a) Q_k(x) + a Q_{k+1}(x), a = b - k.
+  double interpolated(double x, double b, int64_t k) const {
+    const double a = b - static_cast<double>(k);
+    return (1.0 - a) * grid(k).apply(x) + a * grid(k + 1).apply(x);
+  }
+
+  // LSQ's F(s) at n bits around the step s0: z and round(x / s0) frozen, rounding straight-through.
+  double lsq_relaxation(double x, double s, double s0, int64_t n) const {
+    ReferenceSite at_s0 = *this;
+    at_s0.step = s0;
+    const ReferenceGrid grid0 = at_s0.grid(n);
+    const double r = std::nearbyint(x * (1.0 / grid0.scale));
+    return s * std::clamp(r + x / s - x / grid0.scale, grid0.q_min - grid0.zero_point, grid0.q_max - grid0.zero_point);
+  }
+};
+
 // Which channel flat element i of a contiguous tensor of `shape` belongs to (axis < 0: per tensor).
 inline int64_t channel_of(int64_t i, const Shape& shape, int64_t axis) {
   if (axis < 0) return 0;
