@@ -149,6 +149,15 @@ void write_importance_csv(const std::string& path, const Importance& importance)
   io::write_file_atomically(path, [&](std::ostream& stream) { stream << text; });
 }
 
+void write_importance_json(const std::string& path, const Importance& importance) {
+  QATD_CHECK(importance.sites.size() == importance.values.size(), "importance: {} sites but {} values",
+             importance.sites.size(), importance.values.size());
+  nlohmann::ordered_json document = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < importance.sites.size(); ++i) document[importance.sites[i]] = importance.values[i];
+  std::string text = document.dump(2) + "\n";
+  io::write_file_atomically(path, [&](std::ostream& stream) { stream << text; });
+}
+
 Importance validate_importance(const Importance& importance, const std::vector<std::string>& sites,
                                const std::string& source) {
   std::map<std::string, double> by_site;

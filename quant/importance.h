@@ -59,6 +59,8 @@ Importance parse_importance_json(std::string_view text, const std::string& sourc
 std::string importance_to_csv(const Importance& importance);
 // Writes CSV atomically (values printed so that they read back exactly).
 void write_importance_csv(const std::string& path, const Importance& importance);
+// The JSON object {"site": value, ...} in site order, written atomically (values read back exactly).
+void write_importance_json(const std::string& path, const Importance& importance);
 
 // `importance` reordered to `sites`; throws naming every missing and unknown site, and every site
 // whose importance is not positive. `source` names the file in the message.

@@ -60,9 +60,11 @@ void for_each_chunk(int64_t count, int64_t chunks, Body&& body) {
 // Elements whose terms are summed in T (vector-wide) before they are added to a double partial.
 constexpr int64_t kBlock = 2048;
 
+// Adding +0 turns a level of -0 (a small negative x) into +0, as torch's integer round trip does,
+// so that the integer export (which cannot store -0) reproduces the forward bit for bit.
 template <typename T>
 inline T quantize(T x, T scale, T inv_scale, T low, T high) {
-  return std::min(std::max(std::nearbyint(x * inv_scale), low), high) * scale;
+  return (std::min(std::max(std::nearbyint(x * inv_scale), low), high) + T(0)) * scale;
 }
 
 // One channel's grid as scalars (the row loops broadcast them).

@@ -12,5 +12,7 @@ int run_predict(const std::vector<std::string>& words);
 int run_track(const std::vector<std::string>& words);
 int run_init(const std::vector<std::string>& words);
 int run_convert(const std::vector<std::string>& words);
+int run_export(const std::vector<std::string>& words);
+int run_importance(const std::vector<std::string>& words);
 
 }  // namespace qatd::cli

@@ -29,6 +29,10 @@ const std::vector<Command>& commands() {
       {"init", "write a randomly initialized SAM 2 checkpoint with official key names", qatd::cli::run_init},
       {"convert", "rewrite a SAM 2 checkpoint (.pt or HuggingFace safetensors) as official safetensors",
        qatd::cli::run_convert},
+      {"export", "write a SAM 2 checkpoint with its quantized weights as integers (safetensors)",
+       qatd::cli::run_export},
+      {"importance", "estimate per-site importance of a quantization plan (uniform, Fisher, Hutchinson)",
+       qatd::cli::run_importance},
   };
   return table;
 }
