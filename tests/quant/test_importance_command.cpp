@@ -82,7 +82,8 @@ TEST_CASE("qatd importance writes one entry per plan site that read_importance r
     words.insert(words.end(), item.options.begin(), item.options.end());
     const std::string out = testing::temporary_path(item.out);
     std::filesystem::remove(out);
-    words.insert(words.end(), {"--out", out});
+    // One thread: the test runs beside others (ctest -j), and OpenMP threads on busy cores wait long.
+    words.insert(words.end(), {"--out", out, "--threads", "1"});
     testing::CommandResult result = testing::run_qatd(binary, words);
     INFO(result.output);
     REQUIRE(result.status == 0);
