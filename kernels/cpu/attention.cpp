@@ -15,6 +15,10 @@ namespace qatd::kernels::cpu {
 
 namespace {
 
+// Scratch buffers are Vectors, which Eigen aligns to 64 bytes. Eigen's loops over a buffer start
+// with scalar code up to its first 64-byte boundary (libm's exp rather than Eigen's vectorized one;
+// sums in another order), so in heap memory that malloc aligns to 16 bytes only, results would
+// change from run to run with where the buffer happens to land.
 template <typename T>
 using Vector = Eigen::Array<T, Eigen::Dynamic, 1>;
 template <typename T>
@@ -47,6 +51,9 @@ void for_each_chunk(int64_t count, int64_t chunks, Body&& body) {
     }
   });
 }
+
+// Chunks of the backward pass's tasks; enough to keep 8 threads busy.
+constexpr int64_t kBackwardChunks = 8;
 
 // One query block of one batch entry.
 struct Task {
@@ -89,12 +96,12 @@ void attention_forward(const AttentionProblem<T>& p, T* out, T* log_sum_exp) {
   const int64_t value_dim = p.value_dim;
   constexpr T kInfinity = std::numeric_limits<T>::infinity();
   parallel_for(0, p.batch * query_blocks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> scores(query_block * key_block), accumulator(query_block * value_dim);
+    Vector<T> scores(query_block * key_block), accumulator(query_block * value_dim);
     std::vector<T> row_max(query_block), row_sum(query_block);
     for (int64_t index = begin; index < end; ++index) {
       const int64_t first_query = (index % query_blocks) * query_block;
       const Task task{index / query_blocks, first_query, std::min(query_block, p.query_length - first_query)};
-      std::fill(accumulator.begin(), accumulator.end(), T(0));
+      accumulator.setZero();
       std::fill(row_max.begin(), row_max.end(), -kInfinity);
       std::fill(row_sum.begin(), row_sum.end(), T(0));
       for (int64_t first_key = 0; first_key < p.key_length; first_key += key_block) {
@@ -152,12 +159,15 @@ void attention_backward(const AttentionProblem<T>& p, const T* out, const T* log
   // the parallel region; entries a chunk covers whole accumulate straight into the output.
   struct SharedEntry {
     int64_t batch = -1;
-    std::vector<T> key, value;
+    Vector<T> key, value;
   };
-  const int64_t chunks = std::min<int64_t>(num_threads(), tasks);
+  // A constant number of chunks, not the thread count, so that dK and dV sum in the same order for
+  // any number of threads.
+  const int64_t chunks = std::min<int64_t>(kBackwardChunks, tasks);
   std::vector<std::array<SharedEntry, 2>> shared(chunks);
   for_each_chunk(tasks, chunks, [&](int64_t chunk, int64_t begin, int64_t end) {
-    std::vector<T> probabilities(query_block * key_block), grad_scores(query_block * key_block), delta(query_block);
+    Vector<T> probabilities(query_block * key_block), grad_scores(query_block * key_block);
+    std::vector<T> delta(query_block);
     for (int64_t index = begin; index < end; ++index) {
       const int64_t first_query = (index % query_blocks) * query_block;
       const Task task{index / query_blocks, first_query, std::min(query_block, p.query_length - first_query)};
@@ -169,8 +179,8 @@ void attention_backward(const AttentionProblem<T>& p, const T* out, const T* log
         SharedEntry& entry = shared[chunk][b == begin / query_blocks ? 0 : 1];
         if (entry.batch != b) {
           entry.batch = b;
-          entry.key.assign(p.key_length * head_dim, T(0));
-          entry.value.assign(p.key_length * value_dim, T(0));
+          entry.key.setZero(p.key_length * head_dim);
+          entry.value.setZero(p.key_length * value_dim);
         }
         grad_key_entry = entry.key.data();
         grad_value_entry = entry.value.data();

@@ -2,6 +2,7 @@
 // Elementwise work on contiguous buffers through Eigen arrays. Eigen vectorizes exp, log, tanh,
 // erf, sin, cos and the logistic function; the scalar libm calls of the strided loops
 // (loops.h) cost about ten times more for them.
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -33,10 +34,21 @@ inline int64_t element_count(std::span<const int64_t> shape) {
   return count;
 }
 
+// body(begin, end) over thread-sized chunks of [0, count) that start at multiples of 64 bytes.
+// Eigen computes the elements before the first 64-byte boundary of a destination with scalar code
+// (libm's exp, say, instead of its vectorized one), so chunks starting elsewhere would make the
+// results depend on the thread count.
+template <typename T, typename Body>
+void for_each_aligned_chunk(int64_t count, Body&& body) {
+  constexpr int64_t kUnit = 64 / sizeof(T);
+  parallel_for(0, (count + kUnit - 1) / kUnit, kElementwiseGrain / kUnit,
+               [&](int64_t begin, int64_t end) { body(begin * kUnit, std::min(count, end * kUnit)); });
+}
+
 // assign(out_chunk, in_chunk...) over thread-sized chunks of `count` contiguous elements.
 template <typename T, typename Assign>
 void contiguous_unary(int64_t count, T* out, const T* in, Assign&& assign) {
-  parallel_for(0, count, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  for_each_aligned_chunk<T>(count, [&](int64_t begin, int64_t end) {
     ArrayMap<T> y(out + begin, end - begin);
     assign(y, ConstArrayMap<T>(in + begin, end - begin));
   });
@@ -44,7 +56,7 @@ void contiguous_unary(int64_t count, T* out, const T* in, Assign&& assign) {
 
 template <typename T, typename Assign>
 void contiguous_binary(int64_t count, T* out, const T* a, const T* b, Assign&& assign) {
-  parallel_for(0, count, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  for_each_aligned_chunk<T>(count, [&](int64_t begin, int64_t end) {
     ArrayMap<T> y(out + begin, end - begin);
     assign(y, ConstArrayMap<T>(a + begin, end - begin), ConstArrayMap<T>(b + begin, end - begin));
   });

@@ -1,7 +1,9 @@
 #include "kernels/cpu/conv.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "kernels/cpu/conv_depthwise.h"
@@ -51,9 +53,22 @@ struct Plan {
 // runs them one by one and parallelizes inside each.
 bool split_across_tasks(int64_t tasks) { return !omp_in_parallel() && num_threads() > 1 && tasks >= num_threads(); }
 
+// Copies of the weight gradient that conv2d_backward_weight sums tasks into, a constant so that the
+// summation order is the same for any thread count; enough to keep 8 threads busy.
+constexpr int64_t kWeightGradientCopies = 8;
+
+struct FreeMemory {
+  void operator()(void* pointer) const { std::free(pointer); }
+};
+
+// 64-byte aligned, like tensors: where Eigen starts its vector loops (and so how it rounds) depends
+// on a buffer's alignment, and malloc's 16 bytes would vary from run to run.
 template <typename T>
-std::unique_ptr<T[]> scratch(int64_t size) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(size, 1))]);
+std::unique_ptr<T[], FreeMemory> scratch(int64_t size) {
+  const size_t bytes = (static_cast<size_t>(std::max<int64_t>(size, 1)) * sizeof(T) + 63) / 64 * 64;
+  T* memory = static_cast<T*>(std::aligned_alloc(64, bytes));
+  if (!memory) throw std::bad_alloc();
+  return std::unique_ptr<T[], FreeMemory>(memory);
 }
 
 // The outputs o in [0, count) whose tap o * stride + offset lies inside [0, limit).
@@ -217,11 +232,22 @@ void conv2d_backward_input(const ConvShape& s, const T* grad_output, const T* we
     return;
   }
   // Few images: threads split each image's channels, whose planes never overlap, in one parallel
-  // region per image rather than one per GEMM and col2im.
-  const int64_t channel_work = p.taps * p.positions * p.out_per_group;
+  // region per image rather than one per GEMM and col2im. The split falls on multiples of
+  // kChannelUnit channels: Eigen sums a GEMM's rows the same way wherever a multiple of 4 rows
+  // starts, not elsewhere, so other boundaries would make the results depend on the thread count.
+  // Pointwise convolutions need no split (their GEMM spreads over the threads itself). Images with
+  // fewer than two units of channels (an RGB image, say) split per channel, whose results depend
+  // on the thread count (though not on anything else): one parallel region per block for the GEMM
+  // would cost more.
+  constexpr int64_t kChannelUnit = 4;
+  const int64_t unit = p.in_per_group >= 2 * kChannelUnit ? kChannelUnit : 1;
+  const int64_t units = p.pointwise ? 1 : (p.in_per_group + unit - 1) / unit;
+  const int64_t unit_work = p.taps * p.positions * p.out_per_group * unit;
   for (int64_t task = 0; task < tasks; ++task) {
-    parallel_for(0, p.in_per_group, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(channel_work, 1)),
-                 [&](int64_t begin, int64_t end) {
+    parallel_for(0, units, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(unit_work, 1)),
+                 [&](int64_t first, int64_t last) {
+                   const int64_t begin = first * unit;
+                   const int64_t end = last == units ? p.in_per_group : last * unit;
                    auto columns = scratch<T>((end - begin) * p.taps * block_columns);
                    run(task, begin, end, columns.get());
                  });
@@ -237,32 +263,35 @@ void conv2d_backward_weight(const ConvShape& s, const T* input, const T* grad_ou
   }
   const int64_t weight_size = s.out_channels * p.rows;
   const int64_t tasks = s.batch * s.groups * p.blocks;
-  const bool across = split_across_tasks(tasks);
-  // Threads working across tasks each sum into their own copy of the gradient, added up at the end.
-  const int64_t copies = across ? num_threads() : 1;
-  std::vector<T> partials(across ? copies * weight_size : 0, T(0));
-  if (!across) std::fill(grad_weight, grad_weight + weight_size, T(0));
-  parallel_for(0, tasks, across ? 1 : tasks, [&](int64_t begin, int64_t end) {
+  // Tasks are split into a fixed number of contiguous ranges (not one per thread), each summing
+  // into its own copy of the gradient, and the copies are added in order: the result does not
+  // depend on the thread count. With a single range each GEMM spreads over the threads instead.
+  const int64_t copies = omp_in_parallel() ? 1 : std::min(tasks, kWeightGradientCopies);
+  std::vector<T> partials(copies > 1 ? copies * weight_size : 0, T(0));
+  if (copies == 1) std::fill(grad_weight, grad_weight + weight_size, T(0));
+  parallel_for(0, copies, 1, [&](int64_t first, int64_t last) {
     auto columns = scratch<T>(p.pointwise ? 0 : p.rows * p.block_rows * s.out_width);
-    T* sums = across ? partials.data() + omp_get_thread_num() * weight_size : grad_weight;
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t block = task % p.blocks, group = (task / p.blocks) % s.groups, n = task / p.blocks / s.groups;
-      const int64_t oh_begin = p.block_begin(block), oh_end = p.block_end(block);
-      const int64_t first = oh_begin * s.out_width, count = (oh_end - oh_begin) * s.out_width;
-      const T* image = input + (n * s.in_channels + group * p.in_per_group) * p.plane;
-      const T* grad = grad_output + (n * s.out_channels + group * p.out_per_group) * p.positions + first;
-      const T* source = image + first;
-      int64_t source_stride = p.plane;
-      if (!p.pointwise) {
-        im2col(p, image, oh_begin, oh_end, columns.get(), !across);
-        source = columns.get();
-        source_stride = count;
+    for (int64_t copy = first; copy < last; ++copy) {
+      T* sums = copies > 1 ? partials.data() + copy * weight_size : grad_weight;
+      for (int64_t task = tasks * copy / copies; task < tasks * (copy + 1) / copies; ++task) {
+        const int64_t block = task % p.blocks, group = (task / p.blocks) % s.groups, n = task / p.blocks / s.groups;
+        const int64_t oh_begin = p.block_begin(block), oh_end = p.block_end(block);
+        const int64_t first_position = oh_begin * s.out_width, count = (oh_end - oh_begin) * s.out_width;
+        const T* image = input + (n * s.in_channels + group * p.in_per_group) * p.plane;
+        const T* grad = grad_output + (n * s.out_channels + group * p.out_per_group) * p.positions + first_position;
+        const T* source = image + first_position;
+        int64_t source_stride = p.plane;
+        if (!p.pointwise) {
+          im2col(p, image, oh_begin, oh_end, columns.get(), copies == 1);
+          source = columns.get();
+          source_stride = count;
+        }
+        gemm<T>(false, true, p.out_per_group, p.rows, count, T(1), grad, p.positions, source, source_stride, T(1),
+                sums + group * p.out_per_group * p.rows, p.rows);
       }
-      gemm<T>(false, true, p.out_per_group, p.rows, count, T(1), grad, p.positions, source, source_stride, T(1),
-              sums + group * p.out_per_group * p.rows, p.rows);
     }
   });
-  if (!across) return;
+  if (copies == 1) return;
   parallel_for(0, weight_size, kElementwiseGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       T total = T(0);

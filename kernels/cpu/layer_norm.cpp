@@ -14,6 +14,10 @@ namespace {
 // long vector loops, small enough that a tile of every channel stays in L2 across the passes.
 constexpr int64_t kColumnTile = 256;
 
+// Chunks of the backward pass: a constant, not the thread count, so that the partial sums (and the
+// result) are the same for any number of threads; enough to keep 8 threads busy.
+constexpr int64_t kMaxChunks = 8;
+
 // Splits [0, count) into `chunks` fixed contiguous pieces and runs body(chunk, begin, end) for
 // each, in parallel. The partition depends only on count and chunks, so per-chunk partial sums
 // are reduced in a fixed order afterwards (the result does not depend on thread timing).
@@ -251,7 +255,7 @@ void layer_norm_backward(const T* grad_y, const T* x, const T* mean, const T* rs
   const int64_t tasks = inner == 1 ? outer : outer * ((inner + kColumnTile - 1) / kColumnTile);
   const int64_t work_per_task = size * std::min(inner, kColumnTile);
   const int64_t chunks =
-      std::clamp<int64_t>(tasks * work_per_task / kElementwiseGrain, 1, std::min<int64_t>(num_threads(), tasks));
+      std::clamp<int64_t>(tasks * work_per_task / kElementwiseGrain, 1, std::min<int64_t>(kMaxChunks, tasks));
   AffinePartials partials;
   const bool affine_grad = grad_weight || grad_bias;
   if (affine_grad) {
