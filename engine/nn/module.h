@@ -86,7 +86,8 @@ class Module {
   virtual std::string type_name() const = 0;
 
  protected:
-  // Modules end forward with `return finish_forward(output);` so hooks see every call.
+  // Runs the forward hooks. UnaryModule::operator() calls it; modules with other forward signatures
+  // end forward with `return finish_forward(output);` (calling it twice would run the hooks twice).
   Tensor finish_forward(const Tensor& output);
   // The parameter in `slot` as forward should use it: through its transform when one is set.
   Tensor read_parameter(const Tensor& slot) const;

@@ -65,7 +65,7 @@ Tensor PositionEmbeddingSine::forward(const Tensor& x) {
   NoGradGuard no_grad;
   const int64_t height = x.size(2), width = x.size(3);
   Tensor pe = encoding(height, width).unsqueeze(0).expand({x.size(0), options.num_pos_feats, height, width});
-  return finish_forward(x.dtype() == DType::f32 ? pe : pe.to(x.dtype()));
+  return x.dtype() == DType::f32 ? pe : pe.to(x.dtype());
 }
 
 PositionEmbeddingRandom::PositionEmbeddingRandom(int64_t num_pos_feats, std::optional<double> scale,

@@ -68,7 +68,7 @@ Tensor MultiScaleAttention::forward(const Tensor& x) {
   }
   Tensor attended = scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));
   Tensor merged = attended.transpose(1, 2).reshape({batch, height, width, options.dim_out});
-  return finish_forward((*proj)(merged));
+  return (*proj)(merged);
 }
 
 MultiScaleBlock::MultiScaleBlock(MultiScaleBlockOptions options, Generator* generator) : options(options) {
@@ -134,7 +134,7 @@ Tensor MultiScaleBlock::forward(const Tensor& x) {
 
   Tensor out = add(shortcut, (*drop_path)(h));
   out = add(out, (*drop_path)((*mlp)((*norm2)(out))));
-  return finish_forward(out);
+  return out;
 }
 
 Hiera::Hiera(HieraOptions options, Generator* generator) : options(options) {

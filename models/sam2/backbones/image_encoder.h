@@ -32,7 +32,7 @@ struct FpnNeckOptions {
 class FpnLateral : public nn::UnaryModule {
  public:
   FpnLateral(int64_t in_channels, const FpnNeckOptions& options, Generator* generator);
-  Tensor forward(const Tensor& x) override { return finish_forward((*conv)(x)); }
+  Tensor forward(const Tensor& x) override { return (*conv)(x); }
   std::string type_name() const override { return "Sequential"; }
 
   std::shared_ptr<nn::Conv2d> conv;

@@ -16,7 +16,7 @@ Tensor PatchEmbed::forward(const Tensor& x) {
   QATD_CHECK(x.defined(), "PatchEmbed: input is undefined");
   QATD_CHECK(x.dim() == 4 && x.size(1) == options.in_chans, "PatchEmbed: input must be (B, {}, H, W), got {}",
              options.in_chans, shape_str(x.shape()));
-  return finish_forward((*proj)(x).permute({0, 2, 3, 1}));
+  return (*proj)(x).permute({0, 2, 3, 1});
 }
 
 Windows window_partition(const Tensor& x, int64_t window_size) {
@@ -68,7 +68,7 @@ DropPath::DropPath(double drop_prob, bool scale_by_keep, Generator* generator)
 }
 
 Tensor DropPath::forward(const Tensor& x) {
-  if (drop_prob == 0.0 || !is_training()) return finish_forward(x);
+  if (drop_prob == 0.0 || !is_training()) return x;
   QATD_CHECK(x.defined() && x.dim() >= 1, "DropPath: input must have a batch dim, got {}",
              x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor"));
   const double keep_prob = 1.0 - drop_prob;
@@ -76,7 +76,7 @@ Tensor DropPath::forward(const Tensor& x) {
   mask_shape[0] = x.size(0);
   Tensor mask = bernoulli(mask_shape, keep_prob, generator_).to(x.dtype());
   if (keep_prob > 0.0 && scale_by_keep) mask = div(mask, keep_prob);
-  return finish_forward(mul(x, mask));
+  return mul(x, mask);
 }
 
 }  // namespace qatd::sam2
