@@ -14,5 +14,6 @@ int run_init(const std::vector<std::string>& words);
 int run_convert(const std::vector<std::string>& words);
 int run_export(const std::vector<std::string>& words);
 int run_importance(const std::vector<std::string>& words);
+int run_train(const std::vector<std::string>& words);
 
 }  // namespace qatd::cli

@@ -33,6 +33,8 @@ const std::vector<Command>& commands() {
        qatd::cli::run_export},
       {"importance", "estimate per-site importance of a quantization plan (uniform, Fisher, Hutchinson)",
        qatd::cli::run_importance},
+      {"train", "distill SAM 2 into a quantized student with learned bitwidths (TOML config, key=value overrides)",
+       qatd::cli::run_train},
   };
   return table;
 }

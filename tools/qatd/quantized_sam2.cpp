@@ -10,6 +10,8 @@ namespace {
 
 constexpr const char* kBitsPrefix = "bits.";
 constexpr const char* kQuantizerPrefix = "quant.";
+// qatd train checkpoints also hold the optimizer state, which the model does not need.
+constexpr const char* kOptimizerPrefix = "optimizer.";
 
 // Whether `path` is a qatd training checkpoint (safetensors with the checkpoint format tag).
 bool is_training_checkpoint(const std::string& path) {
@@ -59,6 +61,7 @@ QuantizedSam2 load_quantized_sam2(const std::string& command, const Arguments& a
     io::Checkpoint training = io::load_checkpoint(checkpoint);
     io::NamedTensors model_state;
     for (auto& [name, tensor] : training.tensors) {
+      if (name.starts_with(kOptimizerPrefix)) continue;
       bool quantization = name.starts_with(kBitsPrefix) || name.starts_with(kQuantizerPrefix);
       (quantization ? quantization_tensors : model_state).emplace_back(name, tensor);
     }
