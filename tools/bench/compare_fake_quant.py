@@ -21,26 +21,15 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bench_timing import time_call
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = (64, 256, 256)
 NUMEL = SHAPE[0] * SHAPE[1] * SHAPE[2]
 BYTES = {"forward": 2 * 4 * NUMEL, "forward_backward": 5 * 4 * NUMEL}
 QMIN, QMAX = -127, 127
-
-
-def time_call(fn, min_seconds=1.0, warmup=2):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 5 or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3
 
 
 def torch_cases(torch):

@@ -11,11 +11,11 @@ forward+backward with an all-ones upstream gradient, as the C++ side does).
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from bench_timing import time_call
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,18 +36,6 @@ def torch_ops(torch, F):
         "attention_global_4h_4096x96": ([(1, 4, 4096, 96)] * 3, F.scaled_dot_product_attention),
         "attention_windowed_256w_64x96": ([(256, 1, 64, 96)] * 3, F.scaled_dot_product_attention),
     }
-
-
-def time_call(fn, min_seconds=1.0, warmup=2):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < 5 or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3
 
 
 def run_torch(threads):
