@@ -14,6 +14,7 @@
 #include "quant/quantization_plan.h"
 #include "tests/quant/qatd_cli.h"
 #include "tests/test_support.h"
+#include "tests/train/trainer_test_support.h"
 #include "train/metrics_csv.h"
 #include "train/synthetic_data.h"
 #include "train/trainer.h"
@@ -21,74 +22,6 @@
 
 namespace qatd::train {
 namespace {
-
-namespace fs = std::filesystem;
-
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
-// The micro model's config at 128 x 128 (its Hiera interpolates the position embedding).
-std::string micro_config_128() {
-  static const std::string path = [] {
-    std::ifstream in(fixture("sam2_micro_a/meta.json"));
-    nlohmann::json meta = nlohmann::json::parse(in);
-    meta["model"]["image_size"] = 128;
-    std::string out = testing::temporary_path("trainer_micro128.json");
-    std::ofstream(out) << meta.dump();
-    return out;
-  }();
-  return path;
-}
-
-std::string config_text() {
-  return "seed = 1\n[model]\nconfig = \"" + micro_config_128() + "\"\ncheckpoint = \"" +
-         fixture("sam2_micro_a/model.safetensors") + R"("
-[[quant.rules]]
-pattern = "image_encoder.**"
-types = ["Linear", "Conv2d"]
-weights = true
-bits_init = 6
-bits_min = 2
-bits_max = 8
-
-[[loss.kd_layer]]
-site = "image_encoder.trunk.blocks.0"
-
-[optim.weights]
-lr = 1e-4
-[optim.bits]
-lr = 0.05
-
-[train]
-steps = 4
-batch_size = 2
-log_every = 1
-checkpoint_every = 2
-
-[data]
-count = 6
-image_size = 128
-
-[log]
-progress = false
-)";
-}
-
-TrainConfig micro_config(const std::vector<std::string>& overrides = {}) {
-  return TrainConfig::from_text(config_text(), overrides, "trainer test config");
-}
-
-std::string fresh_dir(const std::string& name) {
-  std::string dir = testing::temporary_path(name);
-  fs::remove_all(dir);
-  return dir;
-}
-
-TrainerOptions options_for(const std::string& dir) {
-  TrainerOptions options;
-  options.run_dir = dir;
-  options.console = nullptr;
-  return options;
-}
 
 double mean(const std::vector<double>& values) {
   double sum = 0.0;

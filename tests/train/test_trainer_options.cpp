@@ -1,0 +1,86 @@
+// Trainer options beyond the main loop tests: gradient accumulation over micro-batches gives the
+// gradients of one larger batch, and bits held at a bound raise the stuck-bits warning.
+#include <cmath>
+
+#include <catch2/catch.hpp>
+
+#include "engine/engine.h"
+#include "models/sam2/sam2_base.h"
+#include "quant/quantization_plan.h"
+#include "tests/train/trainer_test_support.h"
+
+namespace qatd::train {
+namespace {
+
+// Every gradient the student's step produced (parameters of the model, then the bits), flattened.
+std::vector<double> student_gradients(Trainer& trainer) {
+  std::vector<double> values;
+  auto append = [&](const Tensor& tensor) {
+    REQUIRE(tensor.grad().defined());
+    std::vector<double> gradient = tensor.grad().to(DType::f64).to_vector<double>();
+    values.insert(values.end(), gradient.begin(), gradient.end());
+  };
+  for (const auto& [name, parameter] : trainer.student().named_parameters()) {
+    if (parameter.grad().defined()) append(parameter);
+  }
+  for (const Tensor& bits : trainer.quantized().bits().parameters()) append(bits);
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("trainer: two micro-batches of 1 accumulate the gradients of one batch of 2", "[train][trainer]") {
+  // No clipping, so that the gradients are compared as backward left them.
+  const std::vector<std::string> common = {"optim.clip_norm=0", "optim.bits_clip_norm=0", "train.steps=1",
+                                           "train.checkpoint_every=0"};
+  std::vector<std::string> one_batch = common, accumulated = common;
+  one_batch.insert(one_batch.end(), {"train.batch_size=2", "train.grad_accumulation=1"});
+  accumulated.insert(accumulated.end(), {"train.batch_size=1", "train.grad_accumulation=2"});
+  Trainer whole(micro_config(one_batch), options_for(fresh_dir("trainer_accumulation_whole")));
+  Trainer split(micro_config(accumulated), options_for(fresh_dir("trainer_accumulation_split")));
+  StepRecord whole_step = whole.step();
+  StepRecord split_step = split.step();
+  REQUIRE_FALSE(whole_step.skipped);
+  REQUIRE_FALSE(split_step.skipped);
+
+  // The losses are means over the batch, so the mean of the two micro-batch losses is the batch loss.
+  const double loss_error = std::abs(whole_step.loss_total - split_step.loss_total) / std::abs(whole_step.loss_total);
+  std::printf("accumulation: loss_total %.9g (one batch) vs %.9g (two micro-batches), relative error %.3e "
+              "(tolerance 1e-5)\n",
+              whole_step.loss_total, split_step.loss_total, loss_error);
+  CHECK(loss_error <= 1e-5);
+
+  const std::vector<double> expected = student_gradients(whole), ours = student_gradients(split);
+  REQUIRE(expected.size() == ours.size());
+  double difference = 0.0, norm = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    difference += (ours[i] - expected[i]) * (ours[i] - expected[i]);
+    norm += expected[i] * expected[i];
+  }
+  const double gradient_error = std::sqrt(difference / norm);
+  std::printf("accumulation: %zu gradient values, relative error %.3e (tolerance 1e-4)\n", expected.size(),
+              gradient_error);
+  CHECK(gradient_error <= 1e-4);
+}
+
+TEST_CASE("trainer: bits held at a bound for stuck_bits_steps steps raise a warning naming the site",
+          "[train][trainer]") {
+  // Starting at the minimum with a strong penalty, every site stays at 2 bits.
+  Trainer trainer(micro_config({"quant.rules.0.bits_init=2", "loss.bit_penalty=50", "train.steps=3",
+                                "train.stuck_bits_steps=2", "train.checkpoint_every=0"}),
+                  options_for(fresh_dir("trainer_stuck_bits")));
+  TrainResult result = trainer.run();
+  REQUIRE(result.last_step == 3);
+  const std::vector<std::string> sites = trainer.bit_sites();
+  size_t warned = 0;
+  for (const std::string& warning : result.warnings) {
+    if (warning.find("have sat at a bound") == std::string::npos) continue;
+    CHECK(warning.find("step 2:") != std::string::npos);
+    ++warned;
+  }
+  INFO("warnings: " << result.warnings.size());
+  CHECK(warned == sites.size());
+  CHECK(result.warnings.front().find(sites.front()) != std::string::npos);
+}
+
+}  // namespace qatd::train
