@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -146,6 +147,26 @@ sam2::SamOutputs forward_image_path(nn::Module& module, const Batch& batch) {
 }
 
 bool finite(double value) { return std::isfinite(value); }
+
+// Adds the wall time since the previous lap to one phase of a StepTimings; does nothing without one.
+class PhaseClock {
+ public:
+  explicit PhaseClock(StepTimings* timings) : timings_(timings), start_(Clock::now()), last_(start_) {}
+  void lap(double StepTimings::*phase) {
+    if (!timings_) return;
+    Clock::time_point now = Clock::now();
+    timings_->*phase += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+  void finish() {
+    if (timings_) timings_->total = std::chrono::duration<double>(Clock::now() - start_).count();
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  StepTimings* timings_;
+  Clock::time_point start_, last_;
+};
 
 // The config with the keys a resumed run may change reset, for comparing with the checkpoint's.
 TrainConfig comparable(TrainConfig config) {
@@ -347,7 +368,9 @@ sam2::SAM2Base& Trainer::student() { return *state_->student; }
 quant::QuantizedModel& Trainer::quantized() { return state_->quantized(); }
 std::vector<std::string> Trainer::bit_sites() const { return state_->pair->quantized().bits().names(); }
 
-StepRecord Trainer::step() {
+StepRecord Trainer::step(StepTimings* timings) {
+  if (timings) *timings = StepTimings{};
+  PhaseClock clock(timings);
   State& s = *state_;
   const TrainConfig& c = s.config;
   quant::BitController& bits = s.quantized().bits();
@@ -357,6 +380,7 @@ StepRecord Trainer::step() {
   record.lr = s.optimizer->lr(0);
   bits.set_step(t);
   s.optimizer->zero_grad();
+  clock.lap(&StepTimings::optimizer);
 
   const int64_t micro_batches = c.train.grad_accumulation;
   const double lambda_output = c.loss.lambda_output;
@@ -364,8 +388,11 @@ StepRecord Trainer::step() {
   std::vector<double> kd_sum(s.kd_sites.size(), 0.0);
   for (int64_t micro = 0; micro < micro_batches && !record.skipped; ++micro) {
     Batch batch = s.loader->next();
+    clock.lap(&StepTimings::data);
     sam2::SamOutputs teacher = s.pair->run_teacher([&](nn::Module& model) { return forward_image_path(model, batch); });
+    clock.lap(&StepTimings::teacher_forward);
     sam2::SamOutputs student = s.pair->run_student([&](nn::Module& model) { return forward_image_path(model, batch); });
+    clock.lap(&StepTimings::student_forward);
     KdActivations activations = s.pair->kd_activations();
 
     Tensor kd_per_site;
@@ -448,11 +475,13 @@ StepRecord Trainer::step() {
       std::vector<double> per_site = layerwise.per_site.detach().to_vector<double>();
       for (size_t k = 0; k < per_site.size(); ++k) kd_sum[k] += per_site[k] / micro_batches;
     }
+    clock.lap(&StepTimings::loss);
     if (!record.nonfinite.empty()) {
       record.skipped = true;
       break;
     }
     (micro_batches == 1 ? losses.loss_total : mul(losses.loss_total, 1.0 / micro_batches)).backward();
+    clock.lap(&StepTimings::backward);
   }
 
   // Gradients: a non-finite one names its parameter; then clipping, the update and the bit clamp.
@@ -491,6 +520,7 @@ StepRecord Trainer::step() {
     bits.clamp_();
   }
   s.scheduler->step();
+  clock.lap(&StepTimings::optimizer);
   s.step = t + 1;
   record.bits = s.bit_values();
 
@@ -541,6 +571,7 @@ StepRecord Trainer::step() {
       tb.flush();
     }
   }
+  clock.finish();
   return record;
 }
 

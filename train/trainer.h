@@ -70,6 +70,14 @@ struct StepRecord {
   std::string nonfinite;  // the term or parameter that was not finite, when skipped
 };
 
+// Wall-clock seconds of one step's phases, summed over its micro-batches (tools/bench/bench_train_step).
+// optimizer: zero_grad, the non-finite gradient check, clipping, the update, the bit clamp and the lr
+// scheduler; total: the whole step, logging included.
+struct StepTimings {
+  double data = 0.0, teacher_forward = 0.0, student_forward = 0.0, loss = 0.0, backward = 0.0, optimizer = 0.0;
+  double total = 0.0;
+};
+
 struct TrainResult {
   int64_t last_step = 0;      // the step the run ended after
   int64_t skipped_steps = 0;  // over the whole run, resumed parts included
@@ -90,8 +98,8 @@ class Trainer {
 
   // Steps until train.last_step(), a stop on non-finite values, and writes the final checkpoint.
   TrainResult run();
-  // One step (no checkpoint); for tests and the run loop.
-  StepRecord step();
+  // One step (no checkpoint); for tests, the run loop and benchmarks (timings: null or filled in).
+  StepRecord step(StepTimings* timings = nullptr);
   // Writes checkpoints/step_N.safetensors and checkpoints/last; returns the path.
   std::string save_checkpoint();
 
