@@ -38,6 +38,26 @@ constexpr const char* kBitsPrefix = "bits.";
 constexpr const char* kQuantizerPrefix = "quant.";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 
+// Layer-wise lr decay (as in BEiT and SAM's fine-tuning): the depth of a parameter of the student,
+// 0 for the patch and position embeddings, k + 1 for trunk block k, blocks + 1 for everything after
+// the trunk (neck, prompt encoder, decoder, memory). A parameter at depth d gets lr * decay^(blocks + 1 - d).
+int64_t layer_depth(const std::string& name, int64_t blocks) {
+  const std::string trunk = "image_encoder.trunk.";
+  if (!name.starts_with(trunk)) return blocks + 1;
+  const std::string rest = name.substr(trunk.size());
+  if (!rest.starts_with("blocks.")) return 0;
+  return std::stoll(rest.substr(std::string("blocks.").size())) + 1;
+}
+
+int64_t trunk_block_count(nn::Module& student) {
+  int64_t blocks = 0;
+  for (const auto& [name, module] : student.named_modules()) {
+    const std::string prefix = "image_encoder.trunk.blocks.";
+    if (name.starts_with(prefix) && name.find('.', prefix.size()) == std::string::npos) ++blocks;
+  }
+  return blocks;
+}
+
 struct ParamGroup {
   std::string name;
   std::vector<std::pair<std::string, Tensor>> params;
@@ -223,8 +243,6 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
   s.options = std::move(options);
   const TrainConfig& c = s.config;
   QATD_CHECK(!s.options.run_dir.empty(), "qatd train: a run directory is required");
-  QATD_CHECK(c.optim.layer_decay == 1.0,
-             "optim.layer_decay = {} is not supported yet by the trainer (leave it at 1)", c.optim.layer_decay);
   s.run_dir = s.options.run_dir;
 
   std::optional<TrainingCheckpoint> checkpoint;
@@ -277,20 +295,32 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
 
   // Parameter groups: matrices and kernels; 1-D parameters (biases, norms, embeddings of one row);
   // the bit variables; the quantizers' learned steps.
-  ParamGroup weights{"weights", {}, c.optim.weights.lr, c.optim.weights.weight_decay};
-  ParamGroup biases{"biases_norms", {}, c.optim.biases_norms.lr, c.optim.biases_norms.weight_decay};
+  // With optim.layer_decay < 1 the weights and biases/norms groups are split by depth (layer_depth),
+  // the top first, so that group 0 keeps the configured lr.
+  const int64_t depths = c.optim.layer_decay < 1.0 ? trunk_block_count(*s.student) + 2 : 1;
+  std::vector<ParamGroup> weights, biases;
+  for (int64_t level = 0; level < depths; ++level) {
+    const double scale = std::pow(c.optim.layer_decay, static_cast<double>(level));
+    const std::string suffix = depths > 1 ? "/decay" + std::to_string(level) : "";
+    weights.push_back({"weights" + suffix, {}, c.optim.weights.lr * scale, c.optim.weights.weight_decay});
+    biases.push_back({"biases_norms" + suffix, {}, c.optim.biases_norms.lr * scale, c.optim.biases_norms.weight_decay});
+  }
   ParamGroup bit_group{"bits", {}, c.optim.bits.lr, c.optim.bits.weight_decay};
   ParamGroup steps{"quantizer_steps", {}, c.optim.weights.lr, 0.0};
   for (const auto& [name, tensor] : s.student->named_parameters()) {
     if (!tensor.requires_grad()) continue;
-    (tensor.dim() >= 2 ? weights : biases).params.emplace_back(name, tensor);
+    const int64_t level = depths > 1 ? depths - 1 - layer_depth(name, depths - 2) : 0;
+    (tensor.dim() >= 2 ? weights : biases)[level].params.emplace_back(name, tensor);
   }
   for (size_t i = 0; i < bits.size(); ++i) bit_group.params.emplace_back(kBitsPrefix + bit_names[i], bits.bits(i));
   size_t step_index = 0;
   for (const Tensor& tensor : s.quantized().parameters()) {
     steps.params.emplace_back("quantizer step " + std::to_string(step_index++), tensor);
   }
-  for (ParamGroup* group : {&weights, &biases, &bit_group, &steps}) {
+  std::vector<ParamGroup*> ordered;
+  for (int64_t level = 0; level < depths; ++level) ordered.insert(ordered.end(), {&weights[level], &biases[level]});
+  ordered.insert(ordered.end(), {&bit_group, &steps});
+  for (ParamGroup* group : ordered) {
     if (group->params.empty()) continue;
     if (group == &bit_group) s.bits_group = s.groups.size();
     s.groups.push_back(*group);

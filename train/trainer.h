@@ -13,7 +13,8 @@
 //   clip the weights' and biases/norms' gradients together (optim.clip_norm), the bits' separately
 //     (optim.bits_clip_norm)
 //   optimizer step (groups: weights, biases_norms = 1-D parameters, bits; LSQ steps, when the plan
-//     learns them, in a fourth group with the weights' lr and no weight decay)
+//     learns them, in a fourth group with the weights' lr and no weight decay; with optim.layer_decay
+//     < 1 the first two are split by trunk depth, docs/training.md)
 //   bits.clamp_(); lr scheduler step
 //
 // The image path is SAM 2's single-image path with point prompts: forward_image, image_features,

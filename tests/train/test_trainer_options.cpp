@@ -1,6 +1,7 @@
 // Trainer options beyond the main loop tests: gradient accumulation over micro-batches gives the
 // gradients of one larger batch, and bits held at a bound raise the stuck-bits warning.
 #include <cmath>
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -81,6 +82,51 @@ TEST_CASE("trainer: bits held at a bound for stuck_bits_steps steps raise a warn
   INFO("warnings: " << result.warnings.size());
   CHECK(warned == sites.size());
   CHECK(result.warnings.front().find(sites.front()) != std::string::npos);
+}
+
+}  // namespace qatd::train
+
+namespace qatd::train {
+
+TEST_CASE("trainer: layer-wise lr decay scales each trunk block's lr by decay^(blocks - k)", "[train][trainer]") {
+  // Plain SGD without momentum, weight decay or clipping: each parameter moves by -lr * gradient,
+  // so the lr a parameter got is -sum(delta * g) / sum(g * g).
+  Trainer trainer(micro_config({"optim.type=sgd", "optim.momentum=0", "optim.weights.weight_decay=0",
+                                "optim.clip_norm=0", "optim.bits_clip_norm=0", "optim.layer_decay=0.5",
+                                "optim.weights.lr=0.01", "schedule.type=constant", "train.steps=1",
+                                "train.checkpoint_every=0"}),
+                  options_for(fresh_dir("trainer_layer_decay")));
+  const std::vector<std::string> names = {"image_encoder.trunk.patch_embed.proj.weight",
+                                          "image_encoder.trunk.blocks.0.mlp.layers.0.weight",
+                                          "image_encoder.trunk.blocks.5.mlp.layers.0.weight",
+                                          "sam_mask_decoder.transformer.layers.0.mlp.layers.0.weight"};
+  std::map<std::string, Tensor> parameters;
+  for (const auto& [name, parameter] : trainer.student().named_parameters()) parameters[name] = parameter;
+  std::map<std::string, std::vector<double>> before;
+  for (const std::string& name : names) {
+    REQUIRE(parameters.count(name));
+    before[name] = parameters[name].to(DType::f64).to_vector<double>();
+  }
+  int64_t blocks = 0;
+  while (parameters.count("image_encoder.trunk.blocks." + std::to_string(blocks) + ".mlp.layers.0.weight")) ++blocks;
+  REQUIRE(blocks == 6);
+  REQUIRE_FALSE(trainer.step().skipped);
+  const std::vector<double> expected_scale = {std::pow(0.5, blocks + 1), std::pow(0.5, blocks), 0.5, 1.0};
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::vector<double> after = parameters[names[i]].to(DType::f64).to_vector<double>();
+    const std::vector<double> gradient = parameters[names[i]].grad().to(DType::f64).to_vector<double>();
+    double moved = 0.0, squared = 0.0;
+    for (size_t j = 0; j < after.size(); ++j) {
+      moved -= (after[j] - before[names[i]][j]) * gradient[j];
+      squared += gradient[j] * gradient[j];
+    }
+    REQUIRE(squared > 0.0);
+    const double lr = moved / squared, expected = 0.01 * expected_scale[i];
+    const double error = std::abs(lr - expected) / expected;
+    std::printf("layer decay: %-58s lr %.6g, expected %.6g, relative error %.2e (tolerance 1e-3)\n", names[i].c_str(),
+                lr, expected, error);
+    CHECK(error <= 1e-3);
+  }
 }
 
 }  // namespace qatd::train
