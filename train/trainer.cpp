@@ -21,6 +21,7 @@
 #include "train/distillation_losses.h"
 #include "train/distillation_pair.h"
 #include "train/mask_losses.h"
+#include "train/param_groups.h"
 #include "train/metrics_csv.h"
 #include "train/progress.h"
 #include "train/synthetic_data.h"
@@ -37,83 +38,6 @@ namespace {
 constexpr const char* kBitsPrefix = "bits.";
 constexpr const char* kQuantizerPrefix = "quant.";
 constexpr const char* kOptimizerPrefix = "optimizer.";
-
-// Layer-wise lr decay (as in BEiT and SAM's fine-tuning): the depth of a parameter of the student,
-// 0 for the patch and position embeddings, k + 1 for trunk block k, blocks + 1 for everything after
-// the trunk (neck, prompt encoder, decoder, memory). A parameter at depth d gets lr * decay^(blocks + 1 - d).
-int64_t layer_depth(const std::string& name, int64_t blocks) {
-  const std::string trunk = "image_encoder.trunk.";
-  if (!name.starts_with(trunk)) return blocks + 1;
-  const std::string rest = name.substr(trunk.size());
-  if (!rest.starts_with("blocks.")) return 0;
-  return std::stoll(rest.substr(std::string("blocks.").size())) + 1;
-}
-
-int64_t trunk_block_count(nn::Module& student) {
-  int64_t blocks = 0;
-  for (const auto& [name, module] : student.named_modules()) {
-    const std::string prefix = "image_encoder.trunk.blocks.";
-    if (name.starts_with(prefix) && name.find('.', prefix.size()) == std::string::npos) ++blocks;
-  }
-  return blocks;
-}
-
-struct ParamGroup {
-  std::string name;
-  std::vector<std::pair<std::string, Tensor>> params;
-  double lr = 0.0;
-  double weight_decay = 0.0;
-};
-
-std::unique_ptr<optim::Optimizer> make_optimizer(const OptimizerSettings& settings,
-                                                 const std::vector<ParamGroup>& groups) {
-  auto tensors = [](const ParamGroup& group) {
-    std::vector<Tensor> list;
-    for (const auto& [name, tensor] : group.params) list.push_back(tensor);
-    return list;
-  };
-  auto build = [&]<typename Optimizer, typename Options>(auto make_options) -> std::unique_ptr<optim::Optimizer> {
-    std::unique_ptr<Optimizer> optimizer;
-    for (const ParamGroup& group : groups) {
-      Options options = make_options(group);
-      if (!optimizer) {
-        optimizer = std::make_unique<Optimizer>(tensors(group), options);
-      } else {
-        optimizer->add_param_group(tensors(group), options);
-      }
-    }
-    return optimizer;
-  };
-  switch (settings.type) {
-    case OptimizerType::adamw:
-      return build.template operator()<optim::AdamW, optim::AdamWOptions>([&](const ParamGroup& group) {
-        optim::AdamWOptions options;
-        options.lr = group.lr;
-        options.betas = {settings.beta1, settings.beta2};
-        options.eps = settings.eps;
-        options.weight_decay = group.weight_decay;
-        return options;
-      });
-    case OptimizerType::adam:
-      return build.template operator()<optim::Adam, optim::AdamOptions>([&](const ParamGroup& group) {
-        optim::AdamOptions options;
-        options.lr = group.lr;
-        options.betas = {settings.beta1, settings.beta2};
-        options.eps = settings.eps;
-        options.weight_decay = group.weight_decay;
-        return options;
-      });
-    case OptimizerType::sgd:
-      return build.template operator()<optim::SGD, optim::SgdOptions>([&](const ParamGroup& group) {
-        optim::SgdOptions options;
-        options.lr = group.lr;
-        options.momentum = settings.momentum;
-        options.weight_decay = group.weight_decay;
-        return options;
-      });
-  }
-  fail("unknown optimizer type");
-}
 
 // The schedule's lr factor at `step` (0-based), relative to each group's base lr.
 double lr_factor(const ScheduleSettings& schedule, int64_t total_steps, int64_t step) {
@@ -293,38 +217,11 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
   }
   s.stuck_counts.assign(bits.size(), 0);
 
-  // Parameter groups: matrices and kernels; 1-D parameters (biases, norms, embeddings of one row);
-  // the bit variables; the quantizers' learned steps.
-  // With optim.layer_decay < 1 the weights and biases/norms groups are split by depth (layer_depth),
-  // the top first, so that group 0 keeps the configured lr.
-  const int64_t depths = c.optim.layer_decay < 1.0 ? trunk_block_count(*s.student) + 2 : 1;
-  std::vector<ParamGroup> weights, biases;
-  for (int64_t level = 0; level < depths; ++level) {
-    const double scale = std::pow(c.optim.layer_decay, static_cast<double>(level));
-    const std::string suffix = depths > 1 ? "/decay" + std::to_string(level) : "";
-    weights.push_back({"weights" + suffix, {}, c.optim.weights.lr * scale, c.optim.weights.weight_decay});
-    biases.push_back({"biases_norms" + suffix, {}, c.optim.biases_norms.lr * scale, c.optim.biases_norms.weight_decay});
-  }
-  ParamGroup bit_group{"bits", {}, c.optim.bits.lr, c.optim.bits.weight_decay};
-  ParamGroup steps{"quantizer_steps", {}, c.optim.weights.lr, 0.0};
-  for (const auto& [name, tensor] : s.student->named_parameters()) {
-    if (!tensor.requires_grad()) continue;
-    const int64_t level = depths > 1 ? depths - 1 - layer_depth(name, depths - 2) : 0;
-    (tensor.dim() >= 2 ? weights : biases)[level].params.emplace_back(name, tensor);
-  }
-  for (size_t i = 0; i < bits.size(); ++i) bit_group.params.emplace_back(kBitsPrefix + bit_names[i], bits.bits(i));
-  size_t step_index = 0;
-  for (const Tensor& tensor : s.quantized().parameters()) {
-    steps.params.emplace_back("quantizer step " + std::to_string(step_index++), tensor);
-  }
-  std::vector<ParamGroup*> ordered;
-  for (int64_t level = 0; level < depths; ++level) ordered.insert(ordered.end(), {&weights[level], &biases[level]});
-  ordered.insert(ordered.end(), {&bit_group, &steps});
-  for (ParamGroup* group : ordered) {
-    if (group->params.empty()) continue;
-    if (group == &bit_group) s.bits_group = s.groups.size();
-    s.groups.push_back(*group);
-  }
+  std::vector<std::pair<std::string, Tensor>> bit_params;
+  for (size_t i = 0; i < bits.size(); ++i) bit_params.emplace_back(kBitsPrefix + bit_names[i], bits.bits(i));
+  ParamGroups groups = build_param_groups(*s.student, bit_params, s.quantized().parameters(), c.optim);
+  s.groups = std::move(groups.groups);
+  s.bits_group = groups.bits_group;
   QATD_CHECK(!s.groups.empty(), "qatd train: the student has no trainable parameters");
   s.optimizer = make_optimizer(c.optim, s.groups);
   const ScheduleSettings schedule = c.schedule;
