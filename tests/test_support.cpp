@@ -13,6 +13,10 @@ std::string temporary_path(const std::string& name) {
   return (directory / name).string();
 }
 
+std::string fixture_path(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
+
+std::string micro_fixture_path(const std::string& name) { return fixture_path("sam2_micro_a/" + name); }
+
 Difference difference(const Tensor& ours, const Tensor& reference, double scale) {
   constexpr double kInfinity = std::numeric_limits<double>::infinity();
   if (!ours.defined() || ours.shape() != reference.shape()) return {kInfinity, kInfinity};

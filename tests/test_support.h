@@ -9,6 +9,10 @@ namespace qatd::testing {
 // A path under the system's temporary directory (qatd_tests/NAME); the directory exists.
 std::string temporary_path(const std::string& name);
 
+// A file under tests/fixtures, and under the SAM 2 micro model's tests/fixtures/sam2_micro_a.
+std::string fixture_path(const std::string& name);
+std::string micro_fixture_path(const std::string& name);
+
 struct Difference {
   double relative = 0.0;  // ||ours - reference|| / ||reference|| (the plain norm when the reference is 0)
   double max_abs = 0.0;

@@ -19,8 +19,6 @@ namespace qatd {
 using ::qatd::testing::temporary_path;
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
 std::string read_bytes(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(stream), std::istreambuf_iterator<char>());
@@ -50,15 +48,15 @@ void require_same_pixels(const std::string& what, const Tensor& ours, const Tens
 }  // namespace
 
 TEST_CASE("the SAM 2 reference image decodes to exactly the official loader's pixels", "[io][image]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("sam2_micro_a/image_io.safetensors"));
-  Tensor image = io::read_image(fixture("sam2_micro_a/image.png"));
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::fixture_path("sam2_micro_a/image_io.safetensors"));
+  Tensor image = io::read_image(testing::fixture_path("sam2_micro_a/image.png"));
   CHECK(image.dtype() == DType::u8);
   require_same_pixels("sam2_micro_a/image.png", image, reference.get("image.rgb"));
 }
 
 TEST_CASE("JPEG frames decode to exactly the pixels PIL gave the official video loader", "[io][image]") {
   for (int frame = 0; frame < 4; ++frame) {
-    std::string stem = fixture("images/frame_0000" + std::to_string(frame));
+    std::string stem = testing::fixture_path("images/frame_0000" + std::to_string(frame));
     Tensor from_jpeg = io::read_image(stem + ".jpg");
     Tensor from_png = io::read_image(stem + ".png");
     require_same_pixels("frame_0000" + std::to_string(frame) + ".jpg", from_jpeg, from_png);
@@ -67,12 +65,12 @@ TEST_CASE("JPEG frames decode to exactly the pixels PIL gave the official video 
 
 TEST_CASE("every PNG colour type, bit depth and interlacing converts to RGB as PIL's convert(\"RGB\")",
           "[io][image]") {
-  io::SafetensorsFile expected = io::SafetensorsFile::open(fixture("images/expected.safetensors"));
+  io::SafetensorsFile expected = io::SafetensorsFile::open(testing::fixture_path("images/expected.safetensors"));
   int checked = 0;
   for (const std::string& key : expected.names()) {
     if (!key.ends_with(".rgb")) continue;
     std::string name = key.substr(0, key.size() - 4);
-    std::string path = fixture("images/" + name + (name.starts_with("jpeg") ? ".jpg" : ".png"));
+    std::string path = testing::fixture_path("images/" + name + (name.starts_with("jpeg") ? ".jpg" : ".png"));
     INFO(path);
     require_same_pixels(name, io::read_image(path), expected.get(key));
     ++checked;
@@ -81,26 +79,26 @@ TEST_CASE("every PNG colour type, bit depth and interlacing converts to RGB as P
 }
 
 TEST_CASE("PNG label maps keep palette indices and gray samples unconverted", "[io][image]") {
-  io::SafetensorsFile expected = io::SafetensorsFile::open(fixture("images/expected.safetensors"));
+  io::SafetensorsFile expected = io::SafetensorsFile::open(testing::fixture_path("images/expected.safetensors"));
   int checked = 0;
   for (const std::string& key : expected.names()) {
     if (!key.ends_with(".labels")) continue;
     std::string name = key.substr(0, key.size() - 7);
     INFO(name);
-    Tensor labels = io::read_png_labels(fixture("images/" + name + ".png"));
+    Tensor labels = io::read_png_labels(testing::fixture_path("images/" + name + ".png"));
     Tensor reference = expected.get(key);
     CHECK(labels.dtype() == reference.dtype());
     require_same_pixels(name + " labels", labels, reference);
     ++checked;
   }
   CHECK(checked >= 10);
-  CHECK_THROWS_WITH(io::read_png_labels(fixture("images/rgb8.png")), Catch::Contains("rgb8.png") &&
+  CHECK_THROWS_WITH(io::read_png_labels(testing::fixture_path("images/rgb8.png")), Catch::Contains("rgb8.png") &&
                                                                         Catch::Contains("RGB PNG"));
-  CHECK_THROWS_WITH(io::read_png_labels(fixture("images/jpeg420.jpg")), Catch::Contains("JPEG"));
+  CHECK_THROWS_WITH(io::read_png_labels(testing::fixture_path("images/jpeg420.jpg")), Catch::Contains("JPEG"));
 }
 
 TEST_CASE("PNG writing round-trips masks and RGB images", "[io][image]") {
-  Tensor rgb = io::read_image(fixture("sam2_micro_a/image.png"));
+  Tensor rgb = io::read_image(testing::fixture_path("sam2_micro_a/image.png"));
   std::string rgb_path = temporary_path("round_trip_rgb.png");
   io::write_png(rgb_path, rgb);
   require_same_pixels("RGB round trip", io::read_image(rgb_path), rgb);
@@ -129,8 +127,8 @@ TEST_CASE("PNG writing round-trips masks and RGB images", "[io][image]") {
 }
 
 TEST_CASE("malformed image files give errors naming the file and the reason", "[io][image]") {
-  std::string png = read_bytes(fixture("images/rgb8.png"));
-  std::string jpeg = read_bytes(fixture("images/jpeg420.jpg"));
+  std::string png = read_bytes(testing::fixture_path("images/rgb8.png"));
+  std::string jpeg = read_bytes(testing::fixture_path("images/jpeg420.jpg"));
   std::string truncated_png = temporary_path("truncated.png");
   write_bytes(truncated_png, png.substr(0, png.size() / 2));
   CHECK_THROWS_WITH(io::read_image(truncated_png), Catch::Contains(truncated_png) && Catch::Contains("truncated"));
@@ -178,14 +176,14 @@ TEST_CASE("malformed image files give errors naming the file and the reason", "[
   CHECK_THROWS_WITH(io::read_image(corrupt), Catch::Contains(corrupt) && Catch::Contains("CRC"));
 
   // Decoding keeps working after errors (no state left behind by the longjmps).
-  CHECK(io::read_image(fixture("images/jpeg420.jpg")).shape() == Shape{37, 53, 3});
-  CHECK(io::read_image(fixture("images/rgb8.png")).shape() == Shape{7, 13, 3});
+  CHECK(io::read_image(testing::fixture_path("images/jpeg420.jpg")).shape() == Shape{37, 53, 3});
+  CHECK(io::read_image(testing::fixture_path("images/rgb8.png")).shape() == Shape{7, 13, 3});
 }
 
 TEST_CASE("every prefix and many corruptions of a PNG and a JPEG decode or throw, never crash", "[io][image]") {
   for (const char* name : {"images/palette2_interlaced.png", "images/rgb16.png", "images/jpeg_progressive.jpg",
                            "images/jpeg420.jpg"}) {
-    std::string bytes = read_bytes(fixture(name));
+    std::string bytes = read_bytes(testing::fixture_path(name));
     // Corruption may change the header's size fields; any (H, W, 3) uint8 result is a valid outcome.
     auto decode = [&](const std::string& data) {
       try {

@@ -15,11 +15,10 @@
 #include "engine/engine.h"
 #include "engine/io/image.h"
 #include "engine/io/image_resize.h"
+#include "tests/test_support.h"
 
 namespace qatd {
 namespace {
-
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
 
 io::ResampleFilter parse_filter(const std::string& name) {
   for (io::ResampleFilter filter : {io::ResampleFilter::nearest, io::ResampleFilter::box, io::ResampleFilter::bilinear,
@@ -74,7 +73,7 @@ Comparison compare_summary(const Tensor& ours, const Tensor& row_sums, int64_t h
 }  // namespace
 
 TEST_CASE("resize_image matches Pillow's Image.resize byte for byte", "[io][image][resize]") {
-  io::SafetensorsFile file = io::SafetensorsFile::open(fixture("images/resize/resize.safetensors"));
+  io::SafetensorsFile file = io::SafetensorsFile::open(testing::fixture_path("images/resize/resize.safetensors"));
   nlohmann::json cases = nlohmann::json::parse(file.metadata().at("cases"));
   std::printf("resize fixtures from Pillow %s, %zu cases; exact match required\n", file.metadata().at("pillow").c_str(),
               cases.size());
@@ -87,7 +86,7 @@ TEST_CASE("resize_image matches Pillow's Image.resize byte for byte", "[io][imag
     int64_t height = item.at("height"), width = item.at("width");
     INFO(name);
     if (!sources.count(source)) {
-      sources[source] = source.starts_with("input.") ? file.get(source) : io::read_image(fixture(source));
+      sources[source] = source.starts_with("input.") ? file.get(source) : io::read_image(testing::fixture_path(source));
     }
     const Tensor& image = sources[source];
     Tensor ours = io::resize_image(image, height, width, parse_filter(filter_name));
@@ -121,7 +120,7 @@ TEST_CASE("resize_image matches Pillow's Image.resize byte for byte", "[io][imag
 
 TEST_CASE("resize_image copies an image already of the requested size and reads any strides",
           "[io][image][resize]") {
-  Tensor image = io::read_image(fixture("images/frame_00000.png"));
+  Tensor image = io::read_image(testing::fixture_path("images/frame_00000.png"));
   Tensor same = io::resize_image(image, image.size(0), image.size(1));
   CHECK_FALSE(same.storage() == image.storage());
   CHECK(compare_pixels(same, image).mismatches == 0);

@@ -17,9 +17,7 @@ namespace qatd {
 using ::qatd::testing::temporary_path;
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
-std::string pickle_fixture(const std::string& name) { return fixture("torch_pickle/" + name); }
+std::string pickle_fixture(const std::string& name) { return testing::fixture_path("torch_pickle/" + name); }
 
 std::string read_bytes(const std::string& path) {
   std::ifstream stream(path, std::ios::binary);
@@ -100,13 +98,13 @@ void check_values_checkpoint(const std::string& path) {
 }  // namespace
 
 TEST_CASE("torch.save checkpoints load natively, equal to their safetensors copy", "[io][torch_pickle]") {
-  std::string path = fixture("sam2_micro_a/model.pt");
+  std::string path = testing::fixture_path("sam2_micro_a/model.pt");
   io::TorchValue checkpoint = io::load_torch_pickle(path);
   REQUIRE(checkpoint.entries().size() == 1);
   CHECK(checkpoint.entries()[0].first.as_string() == "model");
 
   io::NamedTensors state = io::load_torch_state_dict(path);
-  auto expected = by_name(io::load_safetensors(fixture("sam2_micro_a/model.safetensors")));
+  auto expected = by_name(io::load_safetensors(testing::fixture_path("sam2_micro_a/model.safetensors")));
   REQUIRE(state.size() == expected.size());
   for (const auto& [name, tensor] : state) {
     INFO(name);
@@ -139,19 +137,19 @@ TEST_CASE("state dicts are checkpoint['model'] or the top-level dict", "[io][tor
 }
 
 TEST_CASE("the zip reader lists entries and reads stored ones without copying", "[io][torch_pickle]") {
-  io::ZipArchive archive = io::ZipArchive::open(fixture("sam2_micro_a/model.pt"));
+  io::ZipArchive archive = io::ZipArchive::open(testing::fixture_path("sam2_micro_a/model.pt"));
   REQUIRE(archive.find("model/data.pkl") != nullptr);
   CHECK(archive.find("model/absent") == nullptr);
   CHECK(archive.read_text("model/byteorder") == "little");
   std::shared_ptr<Storage> storage = archive.read("model/data/0");
   CHECK(reinterpret_cast<uintptr_t>(storage->data()) % 64 == 0);  // torch.save aligns storages
   REQUIRE_THROWS_WITH(archive.read("model/absent"), Catch::Contains("no entry named 'model/absent'"));
-  CHECK(io::has_zip_signature(fixture("sam2_micro_a/model.pt")));
-  CHECK_FALSE(io::has_zip_signature(fixture("sam2_micro_a/model.safetensors")));
+  CHECK(io::has_zip_signature(testing::fixture_path("sam2_micro_a/model.pt")));
+  CHECK_FALSE(io::has_zip_signature(testing::fixture_path("sam2_micro_a/model.safetensors")));
 }
 
 TEST_CASE("malformed torch checkpoints are refused with the reason", "[io][torch_pickle]") {
-  std::string model = read_bytes(fixture("sam2_micro_a/model.pt"));
+  std::string model = read_bytes(testing::fixture_path("sam2_micro_a/model.pt"));
   std::string truncated = temporary_path("truncated.pt");
   write_bytes(truncated, model.substr(0, model.size() / 2));
   REQUIRE_THROWS_WITH(io::load_torch_pickle(truncated),

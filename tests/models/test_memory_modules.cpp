@@ -24,11 +24,9 @@ constexpr double kForwardTolerance = 1e-5;
 constexpr double kGradientTolerance = 1e-4;
 constexpr double kRopeTolerance = 1e-6;
 
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
 std::map<std::string, Tensor> load(const std::string& name) {
   std::map<std::string, Tensor> tensors;
-  for (auto& [key, tensor] : io::load_safetensors(fixture(name))) tensors.emplace(key, tensor);
+  for (auto& [key, tensor] : io::load_safetensors(testing::fixture_path(name))) tensors.emplace(key, tensor);
   return tensors;
 }
 
@@ -36,7 +34,7 @@ double compare(const std::string& name, const Tensor& ours, const Tensor& refere
   return testing::report_difference(name, ours, reference);
 }
 
-SAM2Config micro_config() { return load_model_config(fixture("sam2_micro_a/meta.json")); }
+SAM2Config micro_config() { return load_model_config(testing::fixture_path("sam2_micro_a/meta.json")); }
 
 std::shared_ptr<MemoryAttention> micro_memory_attention() {
   return std::make_shared<MemoryAttention>(memory_attention_options(micro_config().memory_attention));
@@ -47,7 +45,7 @@ std::shared_ptr<MemoryEncoder> micro_memory_encoder() {
 }
 
 io::NamedTensors official_state(const std::string& prefix) {
-  return io::select_prefix(io::load_safetensors(fixture("sam2_micro_a/model.safetensors")), prefix);
+  return io::select_prefix(io::load_safetensors(testing::fixture_path("sam2_micro_a/model.safetensors")), prefix);
 }
 
 void check_official_keys(nn::Module& module, const std::string& prefix) {

@@ -19,8 +19,6 @@ namespace qatd {
 using ::qatd::testing::temporary_path;
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
 std::map<std::string, Tensor> by_name(const io::NamedTensors& tensors) {
   std::map<std::string, Tensor> map;
   for (const auto& [name, tensor] : tensors) REQUIRE(map.emplace(name, tensor).second);
@@ -30,7 +28,7 @@ std::map<std::string, Tensor> by_name(const io::NamedTensors& tensors) {
 // Checks that `state` holds exactly the reference tensors, byte for byte, and prints one line
 // per tensor set (name, count, largest absolute difference).
 void check_identical(const std::string& label, const io::NamedTensors& state) {
-  auto reference = by_name(io::load_safetensors(fixture("sam2_micro_a/model.safetensors")));
+  auto reference = by_name(io::load_safetensors(testing::fixture_path("sam2_micro_a/model.safetensors")));
   auto loaded = by_name(state);
   REQUIRE(loaded.size() == reference.size());
   double max_difference = 0;
@@ -70,14 +68,14 @@ std::vector<std::vector<std::string>> read_table(const std::string& path) {
 
 TEST_CASE("official .pt, official and HF safetensors load as the same official state", "[sam2]") {
   sam2::CheckpointOrigin origin;
-  check_identical("model.pt", sam2::load_checkpoint_state(fixture("sam2_micro_a/model.pt"), &origin));
+  check_identical("model.pt", sam2::load_checkpoint_state(testing::fixture_path("sam2_micro_a/model.pt"), &origin));
   CHECK(origin.container == sam2::CheckpointContainer::torch_zip);
   CHECK(origin.naming == sam2::KeyNaming::official);
-  check_identical("model.safetensors", sam2::load_checkpoint_state(fixture("sam2_micro_a/model.safetensors"), &origin));
+  check_identical("model.safetensors", sam2::load_checkpoint_state(testing::fixture_path("sam2_micro_a/model.safetensors"), &origin));
   CHECK(origin.container == sam2::CheckpointContainer::safetensors);
   CHECK(origin.naming == sam2::KeyNaming::official);
   check_identical("sam2_micro_a_hf.safetensors",
-                  sam2::load_checkpoint_state(fixture("sam2_micro_a_hf.safetensors"), &origin));
+                  sam2::load_checkpoint_state(testing::fixture_path("sam2_micro_a_hf.safetensors"), &origin));
   CHECK(origin.container == sam2::CheckpointContainer::safetensors);
   CHECK(origin.naming == sam2::KeyNaming::huggingface);
   CHECK(sam2::describe(origin) == "safetensors file with HuggingFace transformers keys");
@@ -93,7 +91,7 @@ TEST_CASE("the container is recognized by content, not by extension", "[sam2]") 
         Copy{"sam2_micro_a/model.pt", "swapped.safetensors", sam2::CheckpointContainer::torch_zip},
         Copy{"sam2_micro_a_hf.safetensors", "hf_weights.bin", sam2::CheckpointContainer::safetensors}}) {
     std::string path = temporary_path(copy.to);
-    std::filesystem::copy_file(fixture(copy.from), path, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(testing::fixture_path(copy.from), path, std::filesystem::copy_options::overwrite_existing);
     sam2::CheckpointOrigin origin;
     check_identical(copy.to, sam2::load_checkpoint_state(path, &origin));
     CHECK(origin.container == copy.container);
@@ -102,7 +100,7 @@ TEST_CASE("the container is recognized by content, not by extension", "[sam2]") 
 
 TEST_CASE("HF names of every hiera_t key map back to the official key", "[sam2]") {
   // Each tensor holds its row's index, so the test sees where every tensor lands.
-  auto rows = read_table(fixture("sam2.1_hiera_t_hf_key_map.tsv"));
+  auto rows = read_table(testing::fixture_path("sam2.1_hiera_t_hf_key_map.tsv"));
   REQUIRE(rows.size() == 471);
   io::NamedTensors hf_state, official_names;
   std::vector<float> point_rows;
@@ -139,7 +137,7 @@ TEST_CASE("HF names of every hiera_t key map back to the official key", "[sam2]"
 }
 
 TEST_CASE("official safetensors load whatever keys they hold", "[sam2]") {
-  io::NamedTensors state = io::load_safetensors(fixture("sam2_micro_a/model.safetensors"));
+  io::NamedTensors state = io::load_safetensors(testing::fixture_path("sam2_micro_a/model.safetensors"));
   io::NamedTensors image_only;
   for (const auto& entry : state) {
     if (entry.first.rfind("memory_", 0) != 0) image_only.push_back(entry);
@@ -182,7 +180,7 @@ TEST_CASE("bad SAM 2 checkpoints are refused with the reason", "[sam2]") {
   std::ofstream(legacy, std::ios::binary)
       << std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19", 14);
   REQUIRE_THROWS_WITH(sam2::load_checkpoint_state(legacy), Catch::Contains("legacy torch.save format"));
-  std::ifstream source(fixture("sam2_micro_a/model.pt"), std::ios::binary);
+  std::ifstream source(testing::fixture_path("sam2_micro_a/model.pt"), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(source)), {});
   std::string truncated = temporary_path("truncated_sam.pt");
   std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() / 2);

@@ -14,14 +14,13 @@
 
 #include "engine/error.h"
 #include "models/sam2/sam2_config.h"
+#include "tests/test_support.h"
 
 using namespace qatd;
 using namespace qatd::sam2;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
 
 std::string read_text(const std::string& path) {
   std::ifstream file(path);
@@ -45,7 +44,7 @@ struct ReferenceTable {
 // keys/hiera_block_tables.txt: a header line per model, then "i:dim->dim_out,hH,wW[,qs] | ...".
 std::map<std::string, ReferenceTable> read_block_tables() {
   std::map<std::string, ReferenceTable> tables;
-  std::ifstream file(fixture("sam2_config/hiera_block_tables.txt"));
+  std::ifstream file(testing::fixture_path("sam2_config/hiera_block_tables.txt"));
   REQUIRE(file.good());
   const std::regex header(R"((\S+) stage_ends \[([^\]]*)\] q_pool_blocks \[([^\]]*)\] channel_list \[([^\]]*)\] )"
                           R"(global [\[(]([^\])]*)[\])])");
@@ -384,7 +383,7 @@ TEST_CASE("sam2 config: training config with trainer.model, interpolation and SA
 }
 
 TEST_CASE("sam2 config: meta.json's model block, JSON round trip and TOML", "[sam2][config]") {
-  const std::string meta_path = fixture("sam2_micro_a/meta.json");
+  const std::string meta_path = testing::fixture_path("sam2_micro_a/meta.json");
   SAM2Config micro = load_model_config(meta_path);
   CHECK(micro.image_encoder.trunk.embed_dim == 24);
   CHECK(micro.image_encoder.trunk.stages == std::vector<int64_t>{1, 1, 3, 1});

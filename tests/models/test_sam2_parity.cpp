@@ -8,13 +8,10 @@
 #include "engine/io/image.h"
 #include "models/sam2/build_sam.h"
 #include "models/sam2/parity.h"
+#include "tests/test_support.h"
 
 namespace qatd::sam2 {
 namespace {
-
-std::string fixture(const std::string& name) {
-  return std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a/" + name;
-}
 
 }  // namespace
 
@@ -34,9 +31,9 @@ TEST_CASE("parity fails when the input differs from the reference", "[sam2][pari
   fs::path copy = fs::temp_directory_path() / "qatd_parity_flipped";
   fs::create_directories(copy);
   for (const char* name : {"meta.json", "model.pt", "image_io.safetensors", "image_grads.safetensors"}) {
-    fs::copy_file(fixture(name), copy / name, fs::copy_options::overwrite_existing);
+    fs::copy_file(testing::micro_fixture_path(name), copy / name, fs::copy_options::overwrite_existing);
   }
-  Tensor image = io::read_image(fixture("image.png"));
+  Tensor image = io::read_image(testing::micro_fixture_path("image.png"));
   io::write_png((copy / "image.png").string(), flip(image, {1}).contiguous());
   ParityReport report = run_parity(copy.string(), ParityOptions{.video = false});
   CHECK_FALSE(report.passed());
@@ -48,7 +45,7 @@ TEST_CASE("parity fails when the input differs from the reference", "[sam2][pari
 TEST_CASE("a checkpoint that does not match the config names the keys", "[sam2]") {
   Generator generator(0);
   try {
-    build_sam2("sam2.1_hiera_t", fixture("model.pt"), &generator);
+    build_sam2("sam2.1_hiera_t", testing::micro_fixture_path("model.pt"), &generator);
     FAIL("a micro checkpoint loaded into hiera_t");
   } catch (const Error& error) {
     std::string message = error.what();
@@ -59,8 +56,8 @@ TEST_CASE("a checkpoint that does not match the config names the keys", "[sam2]"
 }
 
 TEST_CASE("the model builds from meta.json and loads .pt and HuggingFace safetensors alike", "[sam2]") {
-  auto from_pt = build_sam2(fixture("meta.json"), fixture("model.pt"));
-  auto from_hf = build_sam2(fixture("meta.json"), std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a_hf.safetensors");
+  auto from_pt = build_sam2(testing::micro_fixture_path("meta.json"), testing::micro_fixture_path("model.pt"));
+  auto from_hf = build_sam2(testing::micro_fixture_path("meta.json"), std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a_hf.safetensors");
   CHECK_FALSE(from_pt->is_training());
   io::NamedTensors a = from_pt->official_state(), b = from_hf->official_state();
   auto by_name = [](const auto& x, const auto& y) { return x.first < y.first; };

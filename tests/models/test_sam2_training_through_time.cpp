@@ -12,18 +12,15 @@
 #include "engine/engine.h"
 #include "models/sam2/checkpoint.h"
 #include "models/sam2/sam2_base.h"
+#include "tests/test_support.h"
 
 namespace qatd::sam2 {
 namespace {
 
-std::string fixture(const std::string& name) {
-  return std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a/" + name;
-}
-
 // The micro model at 128 pixels, with sigmoid (not binarized) masks feeding memory so that the
 // loss is differentiable everywhere.
 SAM2Config tiny_config() {
-  std::ifstream stream(fixture("meta.json"));
+  std::ifstream stream(testing::micro_fixture_path("meta.json"));
   nlohmann::json meta = nlohmann::json::parse(stream);
   meta["model"]["image_size"] = 128;
   meta["model"]["binarize_mask_from_pts_for_mem_enc"] = false;
@@ -59,7 +56,7 @@ Tensor tracking_loss(SAM2Base& model, const Episode& episode) {
 
 TEST_CASE("gradients of a 3-frame tracking loss equal finite differences (float64)", "[sam2][video][gradcheck]") {
   SAM2Base model(tiny_config());
-  io::NamedTensors state = load_checkpoint_state(fixture("model.pt"));
+  io::NamedTensors state = load_checkpoint_state(testing::micro_fixture_path("model.pt"));
   // The checkpoint's pos_embed etc. fit any image size; only the weights are loaded.
   model.load_official_state(state);
   model.eval();

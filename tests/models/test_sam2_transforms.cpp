@@ -13,10 +13,6 @@
 namespace qatd::sam2 {
 namespace {
 
-std::string fixture(const std::string& name) {
-  return std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a/" + name;
-}
-
 double compare(const std::string& name, const Tensor& ours, const Tensor& reference) {
   REQUIRE(ours.shape() == reference.shape());
   return testing::report_difference(name, ours, reference);
@@ -27,9 +23,9 @@ const ImageHW kOrigHW = {480, 720};
 }  // namespace
 
 TEST_CASE("SAM2Transforms turns the reference image into the official model input", "[sam2]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("image_io.safetensors"));
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::micro_fixture_path("image_io.safetensors"));
   SAM2Transforms transforms({.resolution = 256});
-  Tensor image = io::read_image(fixture("image.png"));
+  Tensor image = io::read_image(testing::micro_fixture_path("image.png"));
   Tensor input = transforms.transform_image(image);
   CHECK(input.dtype() == DType::f32);
   // Tolerance 1e-6: ToTensor, antialiased bilinear and Normalize in float32 as PyTorch orders them.
@@ -55,7 +51,7 @@ TEST_CASE("an image already at the model size is only scaled and normalized", "[
 }
 
 TEST_CASE("prompts are mapped to the model input space as SAM2ImagePredictor does", "[sam2]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("image_io.safetensors"));
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::micro_fixture_path("image_io.safetensors"));
   SAM2Transforms transforms({.resolution = 256});
   Tensor points = reference.get("prompt.points");
   Tensor transformed = transforms.transform_coords(points, true, kOrigHW);
@@ -118,7 +114,7 @@ TEST_CASE("prompts outside the image are rejected with the prompt and the image 
 }
 
 TEST_CASE("postprocess_masks upsamples the decoder's logits to the original image", "[sam2]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("image_io.safetensors"));
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::micro_fixture_path("image_io.safetensors"));
   SAM2Transforms transforms({.resolution = 256});
   Tensor masks = transforms.postprocess_masks(reference.get("decoder.low_res_masks"), kOrigHW);
   // Tolerance 1e-6: the same bilinear interpolation of the same logits.

@@ -43,18 +43,14 @@ constexpr double kMemoryNoise = 1e-4;
 // The recorded masks keep every 8th row from 1 and every 8th column from 2 (see the generator).
 constexpr int64_t kSubsampleStep = 8, kSubsampleRow = 1, kSubsampleColumn = 2;
 
-std::string fixture(const std::string& name) {
-  return std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a/" + name;
-}
-
 // The micro model as qatd parity builds it: meta.json's model block (with `overrides` merged in)
 // and model.pt, in eval mode.
 std::unique_ptr<SAM2Base> load_model(const nlohmann::json& overrides = nlohmann::json::object()) {
-  std::ifstream stream(fixture("meta.json"));
+  std::ifstream stream(testing::micro_fixture_path("meta.json"));
   nlohmann::json block = nlohmann::json::parse(stream).at("model");
   block.update(overrides);
-  auto model = std::make_unique<SAM2Base>(from_json(block, fixture("meta.json")));
-  model->load_official_state(load_checkpoint_state(fixture("model.pt")));
+  auto model = std::make_unique<SAM2Base>(from_json(block, testing::micro_fixture_path("meta.json")));
+  model->load_official_state(load_checkpoint_state(testing::micro_fixture_path("model.pt")));
   model->eval();
   return model;
 }
@@ -257,7 +253,7 @@ class Replay {
 };
 
 struct Session {
-  Session() : reference(io::SafetensorsFile::open(fixture("video_scenarios.safetensors"))), replay(reference) {}
+  Session() : reference(io::SafetensorsFile::open(testing::micro_fixture_path("video_scenarios.safetensors"))), replay(reference) {}
   io::SafetensorsFile reference;
   Replay replay;
 };
@@ -269,7 +265,7 @@ TEST_CASE("video scenario a: a correction on a tracked frame", "[sam2][video]") 
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("a.add0", predictor.add_new_points_or_box(state, 0, 1, points({128.0f, 153.6f}), labels({1})));
   replay.propagate("a.prop0", predictor, state);
   replay.masks("a.add1", predictor.add_new_points_or_box(state, 2, 1, points({96.0f, 120.0f}), labels({0})));
@@ -287,7 +283,7 @@ TEST_CASE("video scenario b: reverse tracking and a correction on a frame tracke
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("b.add0", predictor.add_new_points_or_box(state, 3, 1, Tensor(), Tensor(), box(48, 64, 176, 200)));
   replay.propagate("b.prop0", predictor, state, range(std::nullopt, std::nullopt, true));
   replay.masks("b.add1", predictor.add_new_points_or_box(state, 1, 1, points({120.0f, 110.0f}), labels({1})));
@@ -300,7 +296,7 @@ TEST_CASE("video scenario c: mask prompts, resized and on two conditioning frame
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   const double height = static_cast<double>(state.video_height), width = static_cast<double>(state.video_width);
   replay.masks("c.add0", predictor.add_new_mask(state, 0, 1,
                                                 ellipse(state.video_height, state.video_width, 0.55 * height,
@@ -320,7 +316,7 @@ TEST_CASE("video scenario d: an absent object next to a tracked one", "[sam2][vi
   Replay& replay = session.replay;
   // The generator found no prompt whose tracked object score goes below zero with these weights.
   REQUIRE_FALSE(session.reference.contains("d.add2.masks_sub"));
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("d.add0", predictor.add_new_points_or_box(state, 0, 1, points({128.0f, 153.6f}), labels({1})));
   Tensor empty = zeros({state.video_height, state.video_width}, DType::boolean);
   replay.masks("d.add1", predictor.add_new_mask(state, 0, 2, empty));
@@ -335,7 +331,7 @@ TEST_CASE("video scenario e: removing objects before and after propagating", "[s
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("e.add0", predictor.add_new_points_or_box(state, 0, 1, points({128.0f, 153.6f}), labels({1})));
   replay.masks("e.add1",
                predictor.add_new_points_or_box(state, 0, 2, Tensor(), Tensor(), box(25.6f, 25.6f, 115.2f, 128.0f)));
@@ -367,7 +363,7 @@ TEST_CASE("video scenario f: start_frame_idx and max_frame_num_to_track", "[sam2
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("f.add0", predictor.add_new_points_or_box(state, 1, 1, points({128.0f, 153.6f}), labels({1})));
   replay.propagate("f.prop0", predictor, state, range(1, 1));
   replay.propagate("f.prop1", predictor, state, range(1, 5, true));
@@ -385,7 +381,7 @@ TEST_CASE("video scenario g: a frame with memory but no object pointer", "[sam2]
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("g.add0", predictor.add_new_points_or_box(state, 2, 1, points({128.0f, 153.6f}), labels({1})));
   replay.masks("g.add1",
                predictor.add_new_points_or_box(state, 0, 2, Tensor(), Tensor(), box(25.6f, 25.6f, 115.2f, 128.0f)));
@@ -399,7 +395,7 @@ TEST_CASE("video scenario h: add_all_frames_to_correct_as_cond and non_overlap_m
   Session session;
   Replay& replay = session.replay;
   replay.allow_non_overlap_ties();
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   replay.masks("h.add0", predictor.add_new_points_or_box(state, 0, 1, points({128.0f, 153.6f}), labels({1})));
   replay.masks("h.add1",
                predictor.add_new_points_or_box(state, 0, 2, Tensor(), Tensor(), box(25.6f, 25.6f, 115.2f, 128.0f)));
@@ -416,7 +412,7 @@ TEST_CASE("video predictor: reset_state, then prompting again gives the same res
   SAM2VideoPredictor predictor(*model);
   Session session;
   Replay& replay = session.replay;
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
   predictor.add_new_points_or_box(state, 1, 7, points({30.0f, 40.0f}), labels({1}));
   predictor.add_new_mask(state, 2, 8, ellipse(256, 256, 100.0, 100.0, 40.0, 30.0));
   predictor.propagate_in_video(state, [](const FrameMasks&) {});
@@ -440,7 +436,7 @@ TEST_CASE("video predictor: frame folder errors name the path", "[sam2][video]")
   fs::remove_all(broken);
   fs::create_directories(broken);
   for (const char* name : {"00000.jpg", "00001.jpg", "00003.jpg"}) {
-    fs::copy_file(fixture(std::string("frames/") + name), broken / name);
+    fs::copy_file(testing::micro_fixture_path(std::string("frames/") + name), broken / name);
   }
   std::ofstream(broken / "00002.jpg") << "not a JPEG file";
   CHECK_THROWS_WITH(predictor.init_state(broken.string()), Catch::Contains((broken / "00002.jpg").string()));
@@ -454,7 +450,7 @@ TEST_CASE("video predictor: frame folder errors name the path", "[sam2][video]")
 TEST_CASE("video predictor: invalid prompts and propagation without prompts are clear errors", "[sam2][video]") {
   auto model = load_model();
   SAM2VideoPredictor predictor(*model);
-  InferenceState state = predictor.init_state(fixture("frames"));
+  InferenceState state = predictor.init_state(testing::micro_fixture_path("frames"));
 
   CHECK_THROWS_WITH(predictor.propagate_in_video(state, [](const FrameMasks&) {}),
                     Catch::Contains("propagate_in_video") && Catch::Contains("add prompts first"));

@@ -19,13 +19,9 @@ namespace {
 constexpr double kForwardTolerance = 1e-5;
 constexpr double kGradientTolerance = 1e-4;
 
-std::string fixture(const std::string& name) {
-  return std::string(QATD_TEST_DATA_DIR) + "/fixtures/sam2_micro_a/" + name;
-}
-
 std::map<std::string, Tensor> load(const std::string& name) {
   std::map<std::string, Tensor> tensors;
-  for (auto& [key, tensor] : io::load_safetensors(fixture(name))) tensors.emplace(key, tensor);
+  for (auto& [key, tensor] : io::load_safetensors(testing::micro_fixture_path(name))) tensors.emplace(key, tensor);
   return tensors;
 }
 
@@ -70,7 +66,7 @@ Heads make_heads(int64_t dim = 32, int64_t image_size = 256, Generator* generato
 
 Heads load_heads() {
   Heads heads = make_heads();
-  io::NamedTensors state = io::load_safetensors(fixture("model.safetensors"));
+  io::NamedTensors state = io::load_safetensors(testing::micro_fixture_path("model.safetensors"));
   heads.prompt_encoder->load_state_dict(io::select_prefix(state, "sam_prompt_encoder."));
   heads.mask_decoder->load_state_dict(io::select_prefix(state, "sam_mask_decoder."));
   heads.prompt_encoder->eval();
@@ -86,7 +82,7 @@ std::vector<Tensor> high_res_features(std::map<std::string, Tensor>& io) {
 
 TEST_CASE("SAM heads: state_dict keys and shapes equal the official ones", "[sam2]") {
   Heads heads = make_heads();
-  io::NamedTensors state = io::load_safetensors(fixture("model.safetensors"));
+  io::NamedTensors state = io::load_safetensors(testing::micro_fixture_path("model.safetensors"));
   for (auto [prefix, module] : {std::pair<std::string, nn::Module*>{"sam_prompt_encoder.", heads.prompt_encoder.get()},
                                 {"sam_mask_decoder.", heads.mask_decoder.get()}}) {
     io::NamedTensors reference = io::select_prefix(state, prefix);

@@ -16,13 +16,12 @@
 #include "engine/engine.h"
 #include "engine/io/image.h"
 #include "models/sam2/video_frames.h"
+#include "tests/test_support.h"
 
 namespace qatd {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
 
 // A fresh, empty folder for one test.
 fs::path fresh_folder(const std::string& name) {
@@ -71,8 +70,8 @@ std::vector<std::string> names_of(const std::vector<std::string>& paths) {
 }  // namespace
 
 TEST_CASE("the reference video's frames load exactly as the official loader's video.images", "[sam2][video]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("sam2_micro_a/video_io.safetensors"));
-  sam2::VideoFrames video = sam2::load_video_frames(fixture("sam2_micro_a/frames"), 256);
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::fixture_path("sam2_micro_a/video_io.safetensors"));
+  sam2::VideoFrames video = sam2::load_video_frames(testing::fixture_path("sam2_micro_a/frames"), 256);
   CHECK(video.images.dtype() == DType::f32);
   compare("video.images", video.images, reference.get("video.images"));
   CHECK(video.video_height == 256);
@@ -81,10 +80,10 @@ TEST_CASE("the reference video's frames load exactly as the official loader's vi
 }
 
 TEST_CASE("resized frames match the official loader at another image size", "[sam2][video]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("images/resize/official_loader.safetensors"));
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::fixture_path("images/resize/official_loader.safetensors"));
   fs::path folder = fresh_folder("official_83");
-  copy_to(fixture("sam2_micro_a/frames/00000.jpg"), folder / "7.jpg");
-  copy_to(fixture("sam2_micro_a/frames/00001.jpg"), folder / "10.jpg");
+  copy_to(testing::fixture_path("sam2_micro_a/frames/00000.jpg"), folder / "7.jpg");
+  copy_to(testing::fixture_path("sam2_micro_a/frames/00001.jpg"), folder / "10.jpg");
   sam2::VideoFrames video = sam2::load_video_frames(folder.string(), 83);
   CHECK(names_of(video.frame_paths) == std::vector<std::string>{"7.jpg", "10.jpg"});
   compare("official loader, size 83", video.images, reference.get("images"));
@@ -102,7 +101,7 @@ TEST_CASE("resized frames match the official loader at another image size", "[sa
 
 TEST_CASE("frame files are ordered by their integer name and other files are ignored", "[sam2][video]") {
   fs::path folder = fresh_folder("order");
-  std::string jpeg = fixture("sam2_micro_a/frames/00000.jpg");
+  std::string jpeg = testing::fixture_path("sam2_micro_a/frames/00000.jpg");
   for (const char* name : {"10.jpg", "2.jpeg", "0.JPG", "-1.JPEG", "1_1.jpg", " 3.jpg", "+4.jpg"}) {
     copy_to(jpeg, folder / name);
   }
@@ -115,18 +114,18 @@ TEST_CASE("frame files are ordered by their integer name and other files are ign
 }
 
 TEST_CASE("a folder of PNG frames loads like the JPEG frames it was decoded from", "[sam2][video]") {
-  io::SafetensorsFile reference = io::SafetensorsFile::open(fixture("sam2_micro_a/video_io.safetensors"));
+  io::SafetensorsFile reference = io::SafetensorsFile::open(testing::fixture_path("sam2_micro_a/video_io.safetensors"));
   fs::path folder = fresh_folder("png");
   for (int frame = 0; frame < 4; ++frame) {
-    copy_to(fixture("images/frame_0000" + std::to_string(frame) + ".png"), folder / (std::to_string(frame) + ".png"));
+    copy_to(testing::fixture_path("images/frame_0000" + std::to_string(frame) + ".png"), folder / (std::to_string(frame) + ".png"));
   }
   sam2::VideoFrames video = sam2::load_video_frames(folder.string(), 256);
   compare("video.images from PNG frames", video.images, reference.get("video.images"));
 
   // A non-square video keeps its size; the frames are squashed to S x S, as the official loader does.
   fs::path wide = fresh_folder("png_wide");
-  copy_to(fixture("sam2_micro_a/image.png"), wide / "0.png");
-  copy_to(fixture("sam2_micro_a/image.png"), wide / "1.png");
+  copy_to(testing::fixture_path("sam2_micro_a/image.png"), wide / "0.png");
+  copy_to(testing::fixture_path("sam2_micro_a/image.png"), wide / "1.png");
   sam2::VideoFrames squashed = sam2::load_video_frames(wide.string(), 64);
   CHECK(squashed.video_height == 480);
   CHECK(squashed.video_width == 720);
@@ -134,7 +133,7 @@ TEST_CASE("a folder of PNG frames loads like the JPEG frames it was decoded from
 }
 
 TEST_CASE("load_video_frames names the folder or frame that is wrong", "[sam2][video]") {
-  std::string jpeg = fixture("sam2_micro_a/frames/00000.jpg");
+  std::string jpeg = testing::fixture_path("sam2_micro_a/frames/00000.jpg");
   fs::path missing = fs::temp_directory_path() / "qatd_tests" / "video_frames_no_such_folder";
   fs::remove_all(missing);
   CHECK_THROWS_WITH(sam2::load_video_frames(missing.string(), 64),
@@ -178,14 +177,14 @@ TEST_CASE("load_video_frames names the folder or frame that is wrong", "[sam2][v
                     Catch::Contains("frame 1 of 2") && Catch::Contains("1.jpg"));
 
   fs::path mixed = fresh_folder("mixed");
-  copy_to(fixture("images/frame_00000.png"), mixed / "0.png");
-  copy_to(fixture("images/frame_00001.png"), mixed / "1.png");
-  copy_to(fixture("sam2_micro_a/image.png"), mixed / "2.png");
+  copy_to(testing::fixture_path("images/frame_00000.png"), mixed / "0.png");
+  copy_to(testing::fixture_path("images/frame_00001.png"), mixed / "1.png");
+  copy_to(testing::fixture_path("sam2_micro_a/image.png"), mixed / "2.png");
   CHECK_THROWS_WITH(sam2::load_video_frames(mixed.string(), 64),
                     Catch::Contains("frame 2") && Catch::Contains("2.png") && Catch::Contains("720x480") &&
                         Catch::Contains("256x256") && Catch::Contains("same size"));
 
-  CHECK_THROWS_WITH(sam2::load_video_frames(fixture("sam2_micro_a/frames"), 0),
+  CHECK_THROWS_WITH(sam2::load_video_frames(testing::fixture_path("sam2_micro_a/frames"), 0),
                     Catch::Contains("image_size must be positive"));
   CHECK_THROWS_WITH(sam2::load_video_frame_files({}, 64), Catch::Contains("no frames"));
   CHECK_THROWS_WITH(sam2::load_img_as_tensor(missing.string() + "/0.jpg", 64),

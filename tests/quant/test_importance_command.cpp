@@ -16,8 +16,6 @@
 namespace qatd::quant {
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
 constexpr const char* kWeightsPlan = R"([quant]
 [[quant.rules]]
 pattern = "sam_mask_decoder.transformer.layers.*.mlp.layers.*"
@@ -45,7 +43,7 @@ bits_init = 8
 )";
 
 std::vector<std::string> plan_sites(const std::string& plan_file) {
-  std::unique_ptr<sam2::SAM2Base> model = sam2::build_sam2(fixture("sam2_micro_a/meta.json"), "");
+  std::unique_ptr<sam2::SAM2Base> model = sam2::build_sam2(testing::fixture_path("sam2_micro_a/meta.json"), "");
   return apply_plan(*model, QuantizationPlan::from_toml_file(plan_file)).site_names();
 }
 
@@ -59,10 +57,10 @@ TEST_CASE("qatd importance writes one entry per plan site that read_importance r
   testing::write_file_text(outputs_plan, kOutputsPlan);
   const std::string images = testing::temporary_path("importance_images");
   std::filesystem::create_directories(images);
-  std::filesystem::copy_file(fixture("sam2_micro_a/image.png"), images + "/a.png",
+  std::filesystem::copy_file(testing::fixture_path("sam2_micro_a/image.png"), images + "/a.png",
                              std::filesystem::copy_options::overwrite_existing);
-  const std::vector<std::string> base = {"importance", "--model-config", fixture("sam2_micro_a/meta.json"),
-                                         "--checkpoint", fixture("sam2_micro_a/model.safetensors")};
+  const std::vector<std::string> base = {"importance", "--model-config", testing::fixture_path("sam2_micro_a/meta.json"),
+                                         "--checkpoint", testing::fixture_path("sam2_micro_a/model.safetensors")};
 
   struct Case {
     std::string plan;
@@ -120,8 +118,8 @@ TEST_CASE("qatd importance rejects bad options with clear errors", "[quant][cli]
                            "[quant]\n[[quant.rules]]\npattern = \"memory_attention.layers.*.linear1\"\nweights = true\n");
   const std::string out = testing::temporary_path("importance_bad.csv");
   testing::write_file_text(out, "site,importance\nkept,1\n");
-  const std::vector<std::string> base = {"importance", "--model-config", fixture("sam2_micro_a/meta.json"),
-                                         "--checkpoint", fixture("sam2_micro_a/model.safetensors"), "--out", out};
+  const std::vector<std::string> base = {"importance", "--model-config", testing::fixture_path("sam2_micro_a/meta.json"),
+                                         "--checkpoint", testing::fixture_path("sam2_micro_a/model.safetensors"), "--out", out};
   struct Bad {
     std::vector<std::string> options;
     std::string message;

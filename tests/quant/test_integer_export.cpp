@@ -43,8 +43,6 @@ class TinyNet : public nn::UnaryModule {
   Tensor offset;
 };
 
-std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
 // Float32 values compared by bit pattern (-0.0 against 0.0 is a mismatch too).
 struct BitComparison {
   int64_t values = 0;
@@ -318,9 +316,9 @@ scale_source = "percentile"
 averaging_constant = 1
 bits_init = 8
 )")}};
-  const std::string config = fixture("sam2_micro_a/meta.json");
-  const std::string checkpoint = fixture("sam2_micro_a/model.safetensors");
-  const Tensor image = io::read_image(fixture("sam2_micro_a/image.png"));
+  const std::string config = testing::fixture_path("sam2_micro_a/meta.json");
+  const std::string checkpoint = testing::fixture_path("sam2_micro_a/model.safetensors");
+  const Tensor image = io::read_image(testing::fixture_path("sam2_micro_a/image.png"));
   const Tensor points = from_vector(std::vector<float>{60.0f, 50.0f, 100.0f, 120.0f}, {2, 2});
   const Tensor labels = from_vector(std::vector<int32_t>{1, 0}, {2});
   for (const Case& item : cases) {
@@ -380,7 +378,7 @@ TEST_CASE("integer export errors name the site and the problem", "[quant]") {
     REQUIRE_THROWS_WITH(dequantize_export(exported), Catch::Contains("conv.weight") && Catch::Contains("i8"));
   }
   SECTION("a file that is not an export") {
-    REQUIRE_THROWS_WITH(load_integer_export(fixture("sam2_micro_a/model.safetensors")),
+    REQUIRE_THROWS_WITH(load_integer_export(testing::fixture_path("sam2_micro_a/model.safetensors")),
                         Catch::Contains("not a qatd integer export"));
   }
   SECTION("a directory that does not exist") {
@@ -392,8 +390,8 @@ TEST_CASE("integer export errors name the site and the problem", "[quant]") {
 TEST_CASE("qatd export: integer weights from the command line, learned bits, and clear errors",
           "[quant][cli]") {
   const std::string binary = testing::qatd_binary();
-  const std::string config = fixture("sam2_micro_a/meta.json");
-  const std::string checkpoint = fixture("sam2_micro_a/model.safetensors");
+  const std::string config = testing::fixture_path("sam2_micro_a/meta.json");
+  const std::string checkpoint = testing::fixture_path("sam2_micro_a/model.safetensors");
   const std::string out = testing::temporary_path("cli_export.safetensors");
   const std::vector<std::string> base = {"export", "--model-config", config, "--checkpoint", checkpoint, "--out", out};
   auto with = [&](std::vector<std::string> extra) {

@@ -16,11 +16,9 @@ namespace qatd::train {
 
 namespace fs = std::filesystem;
 
-inline std::string fixture(const std::string& name) { return std::string(QATD_TEST_DATA_DIR) + "/fixtures/" + name; }
-
 inline std::string micro_config_128() {
   static const std::string path = [] {
-    std::ifstream in(fixture("sam2_micro_a/meta.json"));
+    std::ifstream in(testing::fixture_path("sam2_micro_a/meta.json"));
     nlohmann::json meta = nlohmann::json::parse(in);
     meta["model"]["image_size"] = 128;
     std::string out = testing::temporary_path("trainer_micro128.json");
@@ -32,7 +30,7 @@ inline std::string micro_config_128() {
 
 inline std::string config_text() {
   return "seed = 1\n[model]\nconfig = \"" + micro_config_128() + "\"\ncheckpoint = \"" +
-         fixture("sam2_micro_a/model.safetensors") + R"("
+         testing::fixture_path("sam2_micro_a/model.safetensors") + R"("
 [[quant.rules]]
 pattern = "image_encoder.**"
 types = ["Linear", "Conv2d"]
