@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <toml++/toml.h>
 
@@ -23,7 +24,7 @@ const std::vector<std::string> kKdLossTypes = {"mse", "kl"};
 const std::vector<std::string> kTaskLossTypes = {"sam2", "bce"};
 const std::vector<std::string> kOptimizerTypes = {"adamw", "adam", "sgd"};
 const std::vector<std::string> kScheduleTypes = {"cosine", "constant", "step"};
-const std::vector<std::string> kDataSources = {"synthetic", "folder"};
+const std::vector<std::string> kDataSources = {"synthetic", "sa1b", "folder", "sav", "pseudo"};
 
 // The QuantizerSpec settings a [quant] rule or [quant.defaults] may set. This mirrors the keys
 // quant/quantization_plan.cpp reads (a test checks that the plan reader accepts each of them), so
@@ -94,6 +95,7 @@ ConfigSchema make_schema() {
       {"schedule.step_size", Kind::integer},
       {"schedule.gamma", Kind::number},
       {"train", Kind::table},
+      {"train.from_scratch", Kind::boolean},
       {"data", Kind::table},
       {"data.source", Kind::string},
       {"data.count", Kind::integer},
@@ -101,8 +103,21 @@ ConfigSchema make_schema() {
       {"data.seed", Kind::integer},
       {"data.images", Kind::string},
       {"data.masks", Kind::string},
-      {"data.points_per_mask", Kind::integer},
+      {"data.validation_count", Kind::integer},
+      {"data.eval_objects", Kind::integer},
       {"data.shuffle", Kind::boolean},
+      {"data.workers", Kind::integer},
+      {"data.prefetch", Kind::integer},
+      {"data.hflip", Kind::number},
+      {"data.scale_jitter", Kind::number},
+      {"data.points_per_mask", Kind::integer},
+      {"data.box_probability", Kind::number},
+      {"data.box_noise", Kind::number},
+      {"data.box_noise_max", Kind::number},
+      {"data.mask_probability", Kind::number},
+      {"data.mask_boundary_shift", Kind::integer},
+      {"data.pseudo_points", Kind::integer},
+      {"data.pseudo_min_iou", Kind::number},
       {"log", Kind::table},
       {"log.tensorboard", Kind::boolean},
       {"log.progress", Kind::boolean},
@@ -368,26 +383,47 @@ void read_loop(const Reader& r, LoopSettings& loop) {
   r.require(loop.nan_max_skips >= 0, "train.nan_max_skips", "must be >= 0");
   r.read("train.stuck_bits_steps", loop.stuck_bits_steps);
   r.require(loop.stuck_bits_steps >= 0, "train.stuck_bits_steps", "must be >= 0 (0 disables the warning)");
+  r.read("train.from_scratch", loop.from_scratch);
 }
 
 void read_data(const Reader& r, DataSettings& data) {
   r.read_choice("data.source", data.source, kDataSources);
-  r.read("data.count", data.count);
-  r.require(data.count >= 1, "data.count", "must be >= 1");
-  r.read("data.image_size", data.image_size);
-  r.require(data.image_size >= 1, "data.image_size", "must be >= 1");
+  for (auto [key, value, minimum] :
+       {std::tuple{"count", &data.count, 1}, std::tuple{"image_size", &data.image_size, 16},
+        std::tuple{"validation_count", &data.validation_count, 0}, std::tuple{"eval_objects", &data.eval_objects, 1},
+        std::tuple{"workers", &data.workers, 0}, std::tuple{"prefetch", &data.prefetch, 1},
+        std::tuple{"points_per_mask", &data.points_per_mask, 1},
+        std::tuple{"mask_boundary_shift", &data.mask_boundary_shift, 0},
+        std::tuple{"pseudo_points", &data.pseudo_points, 1}}) {
+    std::string path = fmt::format("data.{}", key);
+    r.read(path, *value);
+    r.require(*value >= minimum, path, fmt::format("must be >= {}", minimum));
+  }
   r.read("data.seed", data.seed);
   r.read("data.images", data.images);
   r.read("data.masks", data.masks);
-  r.read("data.points_per_mask", data.points_per_mask);
-  r.require(data.points_per_mask >= 1, "data.points_per_mask", "must be >= 1");
   r.read("data.shuffle", data.shuffle);
-  // A folder given with the synthetic source would be silently ignored.
-  bool folder = data.source == DataSource::folder;
-  r.require(folder || data.images.empty(), "data.images", "is only read with data.source = \"folder\"");
-  r.require(folder || data.masks.empty(), "data.masks", "is only read with data.source = \"folder\"");
-  r.require(!folder || !data.images.empty(), "data.images", "is required with data.source = \"folder\"");
-  r.require(!folder || !data.masks.empty(), "data.masks", "is required with data.source = \"folder\"");
+  for (auto [key, value] : {std::pair{"hflip", &data.hflip}, std::pair{"box_probability", &data.box_probability},
+                            std::pair{"mask_probability", &data.mask_probability},
+                            std::pair{"pseudo_min_iou", &data.pseudo_min_iou}}) {
+    std::string path = fmt::format("data.{}", key);
+    r.read(path, *value);
+    r.require(*value >= 0.0 && *value <= 1.0, path, "must lie in [0, 1]");
+  }
+  for (auto [key, value] : {std::pair{"scale_jitter", &data.scale_jitter}, std::pair{"box_noise", &data.box_noise},
+                            std::pair{"box_noise_max", &data.box_noise_max}}) {
+    std::string path = fmt::format("data.{}", key);
+    r.read(path, *value);
+    r.require(*value >= 0.0, path, "must be >= 0");
+  }
+  // A path given to a source that does not read it would be silently ignored.
+  const bool needs_images = data.source != DataSource::synthetic;
+  const bool needs_masks = data.source == DataSource::folder || data.source == DataSource::sav;
+  const std::string source = fmt::format("data.source = \"{}\"", to_string(data.source));
+  r.require(!needs_images || !data.images.empty(), "data.images", "is required with " + source);
+  r.require(needs_images || data.images.empty(), "data.images", "is not read with " + source);
+  r.require(!needs_masks || !data.masks.empty(), "data.masks", "is required with " + source);
+  r.require(needs_masks || data.masks.empty(), "data.masks", "is not read with " + source);
 }
 
 TrainConfig read_config(const Reader& r) {
@@ -439,6 +475,11 @@ TrainConfig read_config(const Reader& r) {
   r.require(schedule.warmup_steps >= 0 && schedule.warmup_steps <= config.train.steps, "schedule.warmup_steps",
             fmt::format("must lie in [0, train.steps = {}]", config.train.steps));
   read_data(r, config.data);
+  // Without a teacher there is nothing to distill: a KD setting would be silently ignored.
+  r.require(!config.train.from_scratch || config.loss.lambda_output == 0.0, "loss.lambda_output",
+            "must be 0 with train.from_scratch = true (no teacher to distill from)");
+  r.require(!config.train.from_scratch || config.loss.kd_layer.empty(), "loss.kd_layer",
+            "must be empty with train.from_scratch = true (no teacher to distill from)");
   r.read("log.tensorboard", config.log.tensorboard);
   r.read("log.progress", config.log.progress);
   return config;
@@ -552,6 +593,7 @@ std::string TrainConfig::to_toml() const {
   w.integer("checkpoint_every", train.checkpoint_every);
   w.integer("nan_max_skips", train.nan_max_skips);
   w.integer("stuck_bits_steps", train.stuck_bits_steps);
+  w.boolean("from_scratch", train.from_scratch);
 
   w.section("data");
   w.string("source", to_string(data.source));
@@ -560,8 +602,21 @@ std::string TrainConfig::to_toml() const {
   w.integer("seed", data.seed);
   w.string("images", data.images);
   w.string("masks", data.masks);
-  w.integer("points_per_mask", data.points_per_mask);
+  w.integer("validation_count", data.validation_count);
+  w.integer("eval_objects", data.eval_objects);
   w.boolean("shuffle", data.shuffle);
+  w.integer("workers", data.workers);
+  w.integer("prefetch", data.prefetch);
+  w.number("hflip", data.hflip);
+  w.number("scale_jitter", data.scale_jitter);
+  w.integer("points_per_mask", data.points_per_mask);
+  w.number("box_probability", data.box_probability);
+  w.number("box_noise", data.box_noise);
+  w.number("box_noise_max", data.box_noise_max);
+  w.number("mask_probability", data.mask_probability);
+  w.integer("mask_boundary_shift", data.mask_boundary_shift);
+  w.integer("pseudo_points", data.pseudo_points);
+  w.number("pseudo_min_iou", data.pseudo_min_iou);
 
   w.section("log");
   w.boolean("tensorboard", log.tensorboard);

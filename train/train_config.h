@@ -87,16 +87,31 @@
 //   checkpoint_every = 500               # 0: only at the end
 //   nan_max_skips = 10                   # stop after this many skipped non-finite steps
 //   stuck_bits_steps = 200               # warn when a site's bits sit at a bound this long; 0 disables
+//   from_scratch = false                 # train the model alone on the task loss: no teacher, no plan
+//                                        #   (needs loss.lambda_output = 0 and no loss.kd_layer)
 //
-//   [data]
-//   source = "synthetic"                 # synthetic | folder
-//   count = 64                           # synthetic: number of images
-//   image_size = 1024                    # synthetic: side of the square images
-//   seed = 0                             # synthetic: generator seed
-//   images = ""                          # folder: the images
-//   masks = ""                           # folder: the masks
-//   points_per_mask = 1
+//   [data]                               # docs/data.md
+//   source = "synthetic"                 # synthetic (procedural shapes) | sa1b | folder | sav | pseudo
+//   count = 64                           # synthetic: training images (validation ones are extra)
+//   image_size = 1024                    # the model's input side; every image is resized to it
+//   seed = 0                             # the split, epoch orders, objects, augmentation and prompts
+//   images = ""                          # sa1b: sa_*.jpg + sa_*.json; folder, pseudo: images; sav: frames
+//   masks = ""                           # folder: PNG instance masks; sav: the *_manual.json folder
+//   validation_count = 8                 # held-out images for qatd eval, chosen by seed
+//   eval_objects = 3                     # objects per validation image, the largest first
 //   shuffle = true
+//   workers = 2                          # loader threads; 0 loads in the training thread
+//   prefetch = 2                         # batches made ahead
+//   hflip = 0.5                          # probability of a horizontal flip
+//   scale_jitter = 0.0                   # zoom s ~ U(1, 1 + scale_jitter) into a window of 1/s
+//   points_per_mask = 1                  # positive clicks of a point prompt
+//   box_probability = 0.5                # a batch prompts with boxes, else with points
+//   box_noise = 0.1                      # box corner jitter: U(-1, 1) * min(box_noise * side,
+//   box_noise_max = 20.0                 #   box_noise_max) pixels, as SAM 2's sample_box_points
+//   mask_probability = 0.0               # a batch also gets a (corrupted) mask prompt
+//   mask_boundary_shift = 2              # its boundary moves up to this many mask-grid pixels
+//   pseudo_points = 16                   # pseudo: a grid of pseudo_points^2 clicks for the teacher
+//   pseudo_min_iou = 0.8                 # pseudo: keep teacher masks predicting at least this IoU
 //
 //   [log]
 //   tensorboard = true
@@ -222,13 +237,14 @@ struct LoopSettings {
   int64_t checkpoint_every = 500;
   int64_t nan_max_skips = 10;
   int64_t stuck_bits_steps = 200;
+  bool from_scratch = false;
 
   // The step the run ends at: stop_after when it ends early, else steps.
   int64_t last_step() const { return stop_after > 0 && stop_after < steps ? stop_after : steps; }
   bool operator==(const LoopSettings&) const = default;
 };
 
-enum class DataSource { synthetic, folder };
+enum class DataSource { synthetic, sa1b, folder, sav, pseudo };
 
 struct DataSettings {
   DataSource source = DataSource::synthetic;
@@ -237,8 +253,21 @@ struct DataSettings {
   int64_t seed = 0;
   std::string images;
   std::string masks;
-  int64_t points_per_mask = 1;
+  int64_t validation_count = 8;
+  int64_t eval_objects = 3;
   bool shuffle = true;
+  int64_t workers = 2;
+  int64_t prefetch = 2;
+  double hflip = 0.5;
+  double scale_jitter = 0.0;
+  int64_t points_per_mask = 1;
+  double box_probability = 0.5;
+  double box_noise = 0.1;
+  double box_noise_max = 20.0;
+  double mask_probability = 0.0;
+  int64_t mask_boundary_shift = 2;
+  int64_t pseudo_points = 16;
+  double pseudo_min_iou = 0.8;
   bool operator==(const DataSettings&) const = default;
 };
 

@@ -24,7 +24,8 @@
 #include "train/param_groups.h"
 #include "train/metrics_csv.h"
 #include "train/progress.h"
-#include "train/synthetic_data.h"
+#include "train/data/batch_loader.h"
+#include "train/data/data_sources.h"
 #include "train/tensorboard_writer.h"
 #include "train/total_loss.h"
 #include "train/training_checkpoint.h"
@@ -34,10 +35,6 @@ namespace qatd::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr const char* kBitsPrefix = "bits.";
-constexpr const char* kQuantizerPrefix = "quant.";
-constexpr const char* kOptimizerPrefix = "optimizer.";
 
 // The schedule's lr factor at `step` (0-based), relative to each group's base lr.
 double lr_factor(const ScheduleSettings& schedule, int64_t total_steps, int64_t step) {
@@ -82,12 +79,14 @@ std::vector<size_t> attach_kd_sites(const std::vector<std::string>& kd_sites, co
   return attached;
 }
 
-sam2::SamOutputs forward_image_path(nn::Module& module, const Batch& batch) {
+// SAM 2's training choice: multimask output for a single click, one mask for more clicks or a box.
+sam2::SamOutputs forward_image_path(nn::Module& module, const data::Batch& batch) {
   auto& model = static_cast<sam2::SAM2Base&>(module);
   sam2::BackboneOutput backbone = model.forward_image(batch.images);
   sam2::ImageFeatures features = model.image_features(backbone);
+  const bool multimask = batch.point_labels.size(1) <= 1;
   return model.forward_sam_heads(features.image_embed, sam2::PointInputs{batch.point_coords, batch.point_labels},
-                                 Tensor(), features.high_res_feats, /*multimask_output=*/true);
+                                 batch.mask_inputs, features.high_res_feats, multimask);
 }
 
 bool finite(double value) { return std::isfinite(value); }
@@ -140,8 +139,9 @@ struct Trainer::State {
   std::optional<size_t> bits_group;
   std::unique_ptr<optim::Optimizer> optimizer;
   std::unique_ptr<optim::LambdaLR> scheduler;
-  std::unique_ptr<SyntheticDataset> dataset;
-  std::unique_ptr<BatchLoader> loader;
+  std::unique_ptr<data::SegmentationDataset> dataset;
+  std::unique_ptr<data::BatchLoader> loader;
+  size_t reported_failures = 0;
   std::optional<MetricsCsv> metrics;
   std::optional<TensorBoardWriter> tensorboard;
   int64_t step = 0;
@@ -200,7 +200,8 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
     kd.temperature = site.temperature;
     s.kd_sites.push_back({site.site, kd});
   }
-  s.pair = std::make_unique<DistillationPair>(*s.teacher, *s.student, c.quant, kd_names);
+  s.pair = std::make_unique<DistillationPair>(*s.teacher, *s.student,
+                                              c.train.from_scratch ? quant::QuantizationPlan{} : c.quant, kd_names);
   s.quantized().train(true);
   const quant::BitController& bits = s.quantized().bits();
   const std::vector<std::string>& bit_names = bits.names();
@@ -229,23 +230,16 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
   s.scheduler = std::make_unique<optim::LambdaLR>(
       *s.optimizer, [schedule, total](int64_t step) { return lr_factor(schedule, total, step); });
 
-  s.dataset = std::make_unique<SyntheticDataset>(c.data);
-  QATD_CHECK(s.dataset->image_size() == s.student->image_size,
-             "data.image_size = {} but the model {} takes {}x{} images", s.dataset->image_size(), c.model.config,
-             s.student->image_size, s.student->image_size);
-  s.loader = std::make_unique<BatchLoader>(*s.dataset, c.train.batch_size);
+  QATD_CHECK(c.data.image_size == s.student->image_size, "data.image_size = {} but the model {} takes {}x{} images",
+             c.data.image_size, c.model.config, s.student->image_size, s.student->image_size);
+  s.dataset = std::make_unique<data::SegmentationDataset>(data::make_image_source(c), c.data, data::Split::train,
+                                                          data::mask_prompt_size(*s.student));
+  s.loader = std::make_unique<data::BatchLoader>(*s.dataset, c.train.batch_size, c.data.workers, c.data.prefetch);
   manual_seed(static_cast<uint64_t>(c.seed));
 
   if (checkpoint) {
     const nlohmann::json& meta = checkpoint->metadata;
-    io::NamedTensors model_state, optimizer_state;
-    for (const auto& [name, tensor] : checkpoint->tensors) {
-      if (name.starts_with(kOptimizerPrefix)) {
-        optimizer_state.emplace_back(name, tensor);
-      } else if (!name.starts_with(kBitsPrefix) && !name.starts_with(kQuantizerPrefix)) {
-        model_state.emplace_back(name, tensor);
-      }
-    }
+    io::NamedTensors model_state = checkpoint->model_state(), optimizer_state = checkpoint->optimizer_state();
     try {
       s.student->load_official_state(model_state);
       s.quantized().bits().load_state_dict({checkpoint->tensors, meta.at("bits")}, kBitsPrefix);
@@ -314,9 +308,13 @@ StepRecord Trainer::step(StepTimings* timings) {
   std::map<std::string, double> logged;  // TensorBoard components, averaged over micro-batches
   std::vector<double> kd_sum(s.kd_sites.size(), 0.0);
   for (int64_t micro = 0; micro < micro_batches && !record.skipped; ++micro) {
-    Batch batch = s.loader->next();
+    data::Batch batch = s.loader->next();
     clock.lap(&StepTimings::data);
-    sam2::SamOutputs teacher = s.pair->run_teacher([&](nn::Module& model) { return forward_image_path(model, batch); });
+    // Training from scratch (no output or layerwise KD) has no use for the teacher's forward.
+    sam2::SamOutputs teacher;
+    if (lambda_output != 0.0 || !s.kd_sites.empty()) {
+      teacher = s.pair->run_teacher([&](nn::Module& model) { return forward_image_path(model, batch); });
+    }
     clock.lap(&StepTimings::teacher_forward);
     sam2::SamOutputs student = s.pair->run_student([&](nn::Module& model) { return forward_image_path(model, batch); });
     clock.lap(&StepTimings::student_forward);
@@ -409,6 +407,11 @@ StepRecord Trainer::step(StepTimings* timings) {
     }
     (micro_batches == 1 ? losses.loss_total : mul(losses.loss_total, 1.0 / micro_batches)).backward();
     clock.lap(&StepTimings::backward);
+  }
+
+  const std::vector<std::string>& failures = s.loader->failures();
+  for (; s.reported_failures < failures.size(); ++s.reported_failures) {
+    s.warn(fmt::format("step {}: a sample was skipped and replaced: {}", t + 1, failures[s.reported_failures]));
   }
 
   // Gradients: a non-finite one names its parameter; then clipping, the update and the bit clamp.
@@ -512,7 +515,7 @@ std::string Trainer::save_checkpoint() {
   for (auto& entry : s.quantized().quantizer_state(kQuantizerPrefix)) tensors.push_back(entry);
   optim::OptimizerState optimizer_state = s.optimizer->state_dict(kOptimizerPrefix);
   for (auto& entry : optimizer_state.tensors) tensors.push_back(entry);
-  const DataPosition& position = s.loader->position();
+  const data::DataPosition& position = s.loader->position();
   nlohmann::json metadata = {
       {"step", s.step},
       {"bits", bit_state.metadata},
@@ -573,6 +576,7 @@ TrainResult Trainer::run() {
   if (!result.stopped_on_nonfinite) result.last_checkpoint = save_checkpoint();
   result.last_step = s.step;
   result.skipped_steps = s.skipped;
+  result.skipped_samples = s.loader->skipped();
   result.warnings = s.warnings;
   return result;
 }

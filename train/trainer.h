@@ -82,6 +82,7 @@ struct StepTimings {
 struct TrainResult {
   int64_t last_step = 0;      // the step the run ended after
   int64_t skipped_steps = 0;  // over the whole run, resumed parts included
+  int64_t skipped_samples = 0;  // samples replaced because their file failed to load, this session
   bool stopped_on_nonfinite = false;
   std::vector<std::string> warnings;
   std::string last_checkpoint;

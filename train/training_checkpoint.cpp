@@ -8,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/checkpoint.h"
+#include "engine/io/safetensors.h"
 #include "train/crc32c.h"
 
 namespace qatd::train {
@@ -30,6 +31,35 @@ void save_training_checkpoint(const std::string& path, const io::NamedTensors& t
   for (const auto& [name, tensor] : tensors) crcs[name] = tensor_crc32c(tensor);
   metadata[kCrcKey] = std::move(crcs);
   io::save_checkpoint(path, tensors, metadata);
+}
+
+io::NamedTensors TrainingCheckpoint::model_state() const {
+  io::NamedTensors state;
+  for (const auto& [name, tensor] : tensors) {
+    if (!name.starts_with(kBitsPrefix) && !name.starts_with(kQuantizerPrefix) && !name.starts_with(kOptimizerPrefix)) {
+      state.emplace_back(name, tensor);
+    }
+  }
+  return state;
+}
+
+io::NamedTensors TrainingCheckpoint::optimizer_state() const {
+  io::NamedTensors state;
+  for (const auto& [name, tensor] : tensors) {
+    if (name.starts_with(kOptimizerPrefix)) state.emplace_back(name, tensor);
+  }
+  return state;
+}
+
+bool is_training_checkpoint(const std::string& path) {
+  if (!fs::is_regular_file(path)) return false;
+  try {
+    io::SafetensorsFile file = io::SafetensorsFile::open(path);
+    auto found = file.metadata().find("qatd");
+    return found != file.metadata().end() && nlohmann::json::parse(found->second).contains(kCrcKey);
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 TrainingCheckpoint load_training_checkpoint(const std::string& path) {

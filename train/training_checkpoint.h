@@ -18,11 +18,25 @@
 
 namespace qatd::train {
 
+// The prefixes of the tensors that are not the student's official state dict.
+inline constexpr const char* kBitsPrefix = "bits.";
+inline constexpr const char* kQuantizerPrefix = "quant.";
+inline constexpr const char* kOptimizerPrefix = "optimizer.";
+
 struct TrainingCheckpoint {
   std::string path;
   io::NamedTensors tensors;
   nlohmann::json metadata;
+
+  // The student's official state dict (every tensor without one of the prefixes above).
+  io::NamedTensors model_state() const;
+  // The optimizer's tensors.
+  io::NamedTensors optimizer_state() const;
 };
+
+// Whether `path` is a safetensors file written by save_training_checkpoint (it has the checksums),
+// as opposed to a plain model checkpoint. Reads only the header.
+bool is_training_checkpoint(const std::string& path);
 
 // The CRC-32C of a tensor's bytes in row-major order.
 uint32_t tensor_crc32c(const Tensor& tensor);

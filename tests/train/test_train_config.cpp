@@ -131,6 +131,8 @@ images = "data/images"
 masks = "data/masks"
 points_per_mask = 3
 shuffle = false
+box_probability = 0.25
+workers = 0
 count = 8
 image_size = 512
 seed = 11
@@ -206,7 +208,18 @@ TEST_CASE("train config: a full file", "[train][config]") {
   CHECK(config.schedule == ScheduleSettings{ScheduleType::step, 50, 0.1, 200, 0.5});
   CHECK(config.train == LoopSettings{500, 100, 2, 4, 5, 0, 3, 0});
   CHECK(config.train.last_step() == 100);
-  CHECK(config.data == DataSettings{DataSource::folder, 8, 512, 11, "data/images", "data/masks", 3, false});
+  DataSettings data;
+  data.source = DataSource::folder;
+  data.count = 8;
+  data.image_size = 512;
+  data.seed = 11;
+  data.images = "data/images";
+  data.masks = "data/masks";
+  data.points_per_mask = 3;
+  data.shuffle = false;
+  data.box_probability = 0.25;
+  data.workers = 0;
+  CHECK(config.data == data);
   CHECK(config.log == LogSettings{false, false});
 }
 

@@ -16,7 +16,6 @@
 #include "tests/test_support.h"
 #include "tests/train/trainer_test_support.h"
 #include "train/metrics_csv.h"
-#include "train/synthetic_data.h"
 #include "train/trainer.h"
 #include "train/training_checkpoint.h"
 
@@ -30,32 +29,6 @@ double mean(const std::vector<double>& values) {
 }
 
 }  // namespace
-
-TEST_CASE("synthetic data: deterministic samples, clicks inside the mask, resumable order", "[train][trainer]") {
-  DataSettings settings;
-  settings.count = 5;
-  settings.image_size = 32;
-  settings.points_per_mask = 3;
-  SyntheticDataset dataset(settings);
-  Sample a = dataset.sample(2), b = dataset.sample(2);
-  CHECK(a.image.to_vector<float>() == b.image.to_vector<float>());
-  CHECK(a.mask.to_vector<float>() != dataset.sample(3).mask.to_vector<float>());
-  std::vector<float> mask = a.mask.to_vector<float>(), points = a.point_coords.to_vector<float>();
-  for (size_t k = 0; k < 3; ++k) {
-    int64_t x = static_cast<int64_t>(points[2 * k]), y = static_cast<int64_t>(points[2 * k + 1]);
-    CHECK(mask[y * 32 + x] == 1.0f);
-  }
-  BatchLoader loader(dataset, 2), resumed(dataset, 2);
-  loader.next();
-  loader.next();
-  resumed.set_position(loader.position());
-  CHECK(loader.position() == DataPosition{0, 4});
-  Batch next = loader.next(), again = resumed.next();
-  CHECK(next.indices == again.indices);
-  CHECK(loader.position() == DataPosition{1, 1});
-  settings.source = DataSource::folder;
-  CHECK_THROWS_WITH(SyntheticDataset(settings), Catch::Contains("not yet supported"));
-}
 
 TEST_CASE("trainer: one batch forward and backward on the micro model", "[train][trainer]") {
   Trainer trainer(micro_config(), options_for(fresh_dir("trainer_smoke")));

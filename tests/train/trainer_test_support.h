@@ -56,6 +56,7 @@ checkpoint_every = 2
 [data]
 count = 6
 image_size = 128
+box_probability = 0.0
 
 [log]
 progress = false

@@ -1,10 +1,12 @@
 // qatd convert: any SAM 2 checkpoint qatd reads, written as safetensors with official key names.
 #include <cstdio>
+#include <filesystem>
 
 #include "engine/engine.h"
 #include "models/sam2/checkpoint.h"
 #include "tools/qatd/arguments.h"
 #include "tools/qatd/commands.h"
+#include "train/training_checkpoint.h"
 
 namespace qatd::cli {
 
@@ -12,17 +14,25 @@ int run_convert(const std::vector<std::string>& words) {
   Arguments arguments("convert", words, {{"help", "", "show this help"}});
   if (arguments.has("help") || arguments.positional().size() != 2) {
     std::printf(
-        "usage: qatd convert IN OUT.safetensors\n\nReads an official .pt checkpoint, or safetensors with official or\n"
-        "HuggingFace transformers names, and writes safetensors with the official names.\n");
+        "usage: qatd convert IN OUT.safetensors\n\nReads an official .pt checkpoint, safetensors with official or\n"
+        "HuggingFace transformers names, or a qatd training checkpoint (a file, checkpoints directory or run\n"
+        "directory: the student's weights), and writes safetensors with the official names.\n");
     return arguments.has("help") ? 0 : 2;
   }
-  const std::string& input = arguments.positional()[0];
+  std::string input = arguments.positional()[0];
   const std::string& output = arguments.positional()[1];
-  sam2::CheckpointOrigin origin;
-  io::NamedTensors state = sam2::load_checkpoint_state(input, &origin);
+  if (std::filesystem::is_directory(input)) input = train::resolve_checkpoint(input);
+  io::NamedTensors state;
+  std::string origin_text = "qatd training checkpoint";
+  if (train::is_training_checkpoint(input)) {
+    state = train::load_training_checkpoint(input).model_state();
+  } else {
+    sam2::CheckpointOrigin origin;
+    state = sam2::load_checkpoint_state(input, &origin);
+    origin_text = sam2::describe(origin);
+  }
   io::save_safetensors(output, state, {{"qatd.converted_from", input}});
-  std::printf("read %s (%s): %zu tensors; wrote %s\n", input.c_str(), sam2::describe(origin).c_str(), state.size(),
-              output.c_str());
+  std::printf("read %s (%s): %zu tensors; wrote %s\n", input.c_str(), origin_text.c_str(), state.size(), output.c_str());
   return 0;
 }
 

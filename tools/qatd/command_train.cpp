@@ -13,7 +13,7 @@ namespace qatd::cli {
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: qatd train --config FILE.toml --run-dir DIR [--resume DIR] [key=value ...]
+constexpr const char* kHelp = R"(usage: qatd train --config FILE.toml --run-dir DIR [--resume DIR] [--from-scratch] [key=value ...]
 
 Distills the full-precision SAM 2 teacher into a fake-quantized student with learned per-site
 bitwidths. One TOML file holds everything (docs/training.md lists every key); any key can be
@@ -26,6 +26,10 @@ event files, and checkpoints/step_N.safetensors with checkpoints/last naming the
 checkpoint file, exactly where it stopped; the config must match the checkpoint's except for
 train.stop_after and the logging, checkpointing and anomaly keys.
 
+--from-scratch trains the model alone on SAM 2's supervised mask loss, with no teacher and no
+quantization (train.from_scratch=true loss.lambda_output=0): how configs/teacher.toml makes the
+teacher that `qatd demo` distills.
+
 )";
 
 }  // namespace
@@ -35,6 +39,7 @@ int run_train(const std::vector<std::string>& words) {
                       {{"config", "FILE", "the training config (TOML)"},
                        {"run-dir", "DIR", "where metrics, events and checkpoints go"},
                        {"resume", "DIR", "continue from this run directory, checkpoints directory or checkpoint"},
+                       {"from-scratch", "", "train the model alone, without teacher or quantization"},
                        {"help", "", "show this help"}});
   if (arguments.has("help")) {
     std::printf("%s%s", kHelp, arguments.usage().c_str());
@@ -47,7 +52,9 @@ int run_train(const std::vector<std::string>& words) {
     QATD_CHECK(word.find('=') != std::string::npos,
                "qatd train: '{}' is not an option or a key=value override (see qatd train --help)", word);
   }
-  train::TrainConfig config = train::TrainConfig::from_file(arguments.text("config", ""), arguments.positional());
+  std::vector<std::string> overrides = arguments.positional();
+  if (arguments.has("from-scratch")) overrides.insert(overrides.end(), {"train.from_scratch=true", "loss.lambda_output=0"});
+  train::TrainConfig config = train::TrainConfig::from_file(arguments.text("config", ""), overrides);
   train::TrainerOptions options;
   options.run_dir = arguments.text("run-dir", "");
   options.resume = arguments.text("resume", "");
