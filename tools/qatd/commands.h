@@ -15,5 +15,7 @@ int run_convert(const std::vector<std::string>& words);
 int run_export(const std::vector<std::string>& words);
 int run_importance(const std::vector<std::string>& words);
 int run_train(const std::vector<std::string>& words);
+int run_eval(const std::vector<std::string>& words);
+int run_sweep(const std::vector<std::string>& words);
 
 }  // namespace qatd::cli

@@ -19,8 +19,8 @@ struct Command {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"demo", "train a small MLP on a synthetic problem with the engine (the built-in default job)",
-       qatd::cli::run_demo},
+      {"demo", "distill the bundled SAM 2-style teacher into a mixed-precision student and evaluate it (the "
+       "built-in default job)", qatd::cli::run_demo},
       {"info", "print the build configuration, threads and visible CUDA devices", qatd::cli::run_info},
       {"predict", "segment an image with SAM 2 from point and box prompts", qatd::cli::run_predict},
       {"track", "track objects through a folder of video frames with SAM 2", qatd::cli::run_track},
@@ -35,6 +35,10 @@ const std::vector<Command>& commands() {
        qatd::cli::run_importance},
       {"train", "distill SAM 2 into a quantized student with learned bitwidths (TOML config, key=value overrides)",
        qatd::cli::run_train},
+      {"eval", "accuracy against compression of a trained student, its float self and its teacher (JSON, report)",
+       qatd::cli::run_eval},
+      {"sweep", "train and evaluate one student per bit penalty (and uniform-bit baselines); trade-off curves",
+       qatd::cli::run_sweep},
   };
   return table;
 }
