@@ -1,116 +1,97 @@
-// qatd demo: the built-in default job until the SAM 2 distillation demo lands. It trains a
-// small MLP on two interleaved spirals (a problem a linear model cannot solve) with AdamW, a
-// cosine schedule and gradient clipping, prints the loss falling, evaluates on held-out points
-// and can save the result as a checkpoint.
+// qatd demo: the built-in default job. Distills the bundled teacher (configs/teacher/, a small SAM 2
+// trained from scratch by this engine on procedural shapes: configs/teacher.toml) into a
+// mixed-precision student with learned bits (configs/demo.toml), evaluates both on held-out images
+// and prints the summary: bits per site, mIoU of student and teacher, compression.
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <numbers>
 
-#include "engine/engine.h"
-#include "engine/nn/nn.h"
-#include "engine/optim/adam.h"
-#include "engine/optim/clip_grad.h"
-#include "engine/optim/lr_scheduler.h"
+#include "engine/device.h"
+#include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "tools/qatd/arguments.h"
 #include "tools/qatd/commands.h"
+#include "tools/qatd/evaluation_summary.h"
+#include "train/evaluation.h"
+#include "train/report/evaluation_report.h"
+#include "train/trainer.h"
 
 namespace qatd::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 
-struct Points {
-  Tensor coordinates;  // (n, 2)
-  Tensor labels;       // (n, 1), 0 or 1
-};
+constexpr const char* kHelp = R"(usage: qatd demo [--run-dir DIR] [--threads N] [key=value ...]
 
-// Two spirals, one per class, with Gaussian jitter.
-Points make_spirals(int64_t count, Generator& generator) {
-  std::vector<float> coordinates, labels;
-  for (int64_t i = 0; i < count; ++i) {
-    int label = static_cast<int>(i % 2);
-    double t = generator.uniform();
-    double angle = 3.0 * std::numbers::pi * t + label * std::numbers::pi;
-    double radius = 0.15 + 0.85 * t;
-    coordinates.push_back(static_cast<float>(radius * std::cos(angle) + 0.04 * generator.normal()));
-    coordinates.push_back(static_cast<float>(radius * std::sin(angle) + 0.04 * generator.normal()));
-    labels.push_back(static_cast<float>(label));
+Distills the bundled SAM 2-style teacher (configs/teacher/model.safetensors, trained from scratch by
+qatd on procedural shapes with configs/teacher.toml) into a student with learned per-site bits
+(configs/demo.toml), then evaluates the quantized student, the float student and the teacher on
+held-out images with centre-click and box prompts. DIR (default runs/demo) receives the training
+run, eval.json and report.html. key=value arguments override the config (e.g. train.steps=50).
+
+)";
+
+// The repository holding configs/demo.toml: the working directory, or the source tree qatd was
+// built from.
+fs::path repository_root() {
+  for (const fs::path& candidate : {fs::current_path(), fs::path(QATD_SOURCE_DIR)}) {
+    if (fs::exists(candidate / "configs" / "demo.toml")) return candidate;
   }
-  return {from_vector(coordinates, {count, 2}), from_vector(labels, {count, 1})};
-}
-
-double accuracy(nn::UnaryModule& model, const Points& points) {
-  NoGradGuard no_grad;
-  Tensor predicted = gt(model(points.coordinates), 0.0).to(DType::f32);
-  return mean(eq(predicted, points.labels).to(DType::f32)).item();
+  fail("qatd demo: configs/demo.toml was found neither under {} nor under {}", fs::current_path().string(),
+       QATD_SOURCE_DIR);
 }
 
 }  // namespace
 
 int run_demo(const std::vector<std::string>& words) {
   Arguments arguments("demo", words,
-                      {{"steps", "N", "training steps (default 600)"},
-                       {"batch", "N", "points per step (default 256)"},
-                       {"lr", "X", "peak learning rate (default 0.01)"},
-                       {"seed", "N", "random seed (default 0)"},
+                      {{"run-dir", "DIR", "where the run, eval.json and report.html go (default runs/demo)"},
                        {"threads", "N", "CPU threads (default: all)"},
-                       {"out", "FILE", "save the trained model as a checkpoint (.safetensors)"},
                        {"help", "", "show this help"}});
   if (arguments.has("help")) {
-    std::printf("usage: qatd demo [options]\n\nTrains a 2-64-64-1 MLP to separate two spirals.\n\n%s",
-                arguments.usage().c_str());
+    std::printf("%s%s", kHelp, arguments.usage().c_str());
     return 0;
   }
-  const int64_t steps = arguments.integer("steps", 600);
-  const int64_t batch = arguments.integer("batch", 256);
-  const double peak_lr = arguments.number("lr", 0.01);
-  QATD_CHECK(steps >= 1 && batch >= 1, "qatd demo: --steps and --batch must be positive");
   if (arguments.has("threads")) set_num_threads(static_cast<int>(arguments.integer("threads", 1)));
-  Generator generator(static_cast<uint64_t>(arguments.integer("seed", 0)));
-
-  Points train = make_spirals(4096, generator);
-  Points validation = make_spirals(1024, generator);
-  nn::Sequential model;
-  model.append(std::make_shared<nn::Linear>(2, 64, true, &generator));
-  model.append(std::make_shared<nn::ActivationLayer>(nn::Activation::gelu));
-  model.append(std::make_shared<nn::Linear>(64, 64, true, &generator));
-  model.append(std::make_shared<nn::ActivationLayer>(nn::Activation::gelu));
-  model.append(std::make_shared<nn::Linear>(64, 1, true, &generator));
-
-  optim::AdamW optimizer(model.parameters(), {.lr = peak_lr, .weight_decay = 1e-4});
-  optim::CosineWarmupLR schedule(optimizer, {.warmup_steps = steps / 20, .total_steps = steps, .min_lr = peak_lr / 50});
-
-  std::printf("qatd demo: MLP 2-64-64-1 on two spirals, %lld steps of %lld points, AdamW, %d threads\n",
-              static_cast<long long>(steps), static_cast<long long>(batch), num_threads());
-  auto start = std::chrono::steady_clock::now();
-  double running_loss = 0.0;
-  for (int64_t step = 1; step <= steps; ++step) {
-    Tensor rows = randint(0, train.coordinates.shape()[0], {batch}, DType::i64, &generator);
-    Tensor logits = model(index_select(train.coordinates, 0, rows));
-    Tensor loss = binary_cross_entropy_with_logits(logits, index_select(train.labels, 0, rows));
-    optimizer.zero_grad();
-    loss.backward();
-    optim::clip_grad_norm_(model.parameters(), 1.0);
-    optimizer.step();
-    schedule.step();
-    running_loss += loss.item();
-    int64_t every = std::max<int64_t>(1, steps / 12);
-    if (step % every == 0 || step == steps) {
-      std::printf("step %5lld/%lld  loss %.4f  lr %.5f\n", static_cast<long long>(step),
-                  static_cast<long long>(steps), running_loss / static_cast<double>(step % every ? step % every : every),
-                  optimizer.lr(0));
-      running_loss = 0.0;
-    }
+  const fs::path root = repository_root();
+  std::vector<std::string> overrides = {"model.config=" + (root / "configs/teacher/model.json").string(),
+                                        "model.checkpoint=" + (root / "configs/teacher/model.safetensors").string()};
+  for (const std::string& word : arguments.positional()) {
+    QATD_CHECK(word.find('=') != std::string::npos,
+               "qatd demo: '{}' is not an option or a key=value override (see qatd demo --help)", word);
+    overrides.push_back(word);
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("trained in %.2f s (%.0f steps/s)\n", seconds, static_cast<double>(steps) / seconds);
-  std::printf("accuracy: train %.3f, held-out %.3f\n", accuracy(model, train), accuracy(model, validation));
-  if (arguments.has("out")) {
-    std::string path = arguments.text("out", "");
-    io::save_checkpoint(path, model.state_dict(), {{"model", "mlp 2-64-64-1"}, {"steps", steps}});
-    std::printf("saved %s\n", path.c_str());
+  const train::TrainConfig config = train::TrainConfig::from_file((root / "configs/demo.toml").string(), overrides);
+  const fs::path run_dir = arguments.text("run-dir", "runs/demo");
+  const auto start = std::chrono::steady_clock::now();
+
+  train::TrainerOptions options;
+  options.run_dir = run_dir.string();
+  if (fs::exists(run_dir / "checkpoints" / "last")) options.resume = run_dir.string();
+  std::printf("qatd demo: distilling the bundled teacher into a mixed-precision student, %lld steps of %lld "
+              "images at %lldx%lld, %d threads -> %s\n",
+              static_cast<long long>(config.train.steps), static_cast<long long>(config.train.batch_size),
+              static_cast<long long>(config.data.image_size), static_cast<long long>(config.data.image_size),
+              num_threads(), run_dir.string().c_str());
+  std::fflush(stdout);
+  train::TrainResult trained;
+  {
+    train::Trainer trainer(config, options);
+    trained = trainer.run();
   }
+  QATD_CHECK(!trained.stopped_on_nonfinite, "qatd demo: training stopped on non-finite values (see {})",
+             (run_dir / "metrics.csv").string());
+
+  std::printf("\nqatd demo: evaluating on %lld held-out images\n", static_cast<long long>(config.data.validation_count));
+  train::CheckpointEvaluation evaluation = train::evaluate_checkpoint(config, trained.last_checkpoint);
+  const train::EvaluationResult& result = evaluation.result;
+  io::write_file_atomically((run_dir / "eval.json").string(),
+                            [&](std::ostream& out) { out << evaluation.document.dump(2) << "\n"; });
+  train::report::write_evaluation_report((run_dir / "report.html").string(), result, trained.last_checkpoint);
+  print_evaluation_summary(stdout, result);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("qatd demo: done in %.0f s; %s holds eval.json and report.html\n", seconds, run_dir.string().c_str());
   return 0;
 }
 
