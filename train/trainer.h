@@ -17,9 +17,11 @@
 //     < 1 the first two are split by trunk depth, docs/training.md)
 //   bits.clamp_(); lr scheduler step
 //
-// The image path is SAM 2's single-image path with point prompts: forward_image, image_features,
-// forward_sam_heads with multimask output. The task loss supervises the high-resolution multimasks
-// (S x S, the ground truth's size); output KD compares the low-resolution multimask logits and IoUs.
+// The image path is SAM 2's single-image path with the batch's prompts (train/data: clicks or a box,
+// optionally a mask prompt): forward_image, image_features, forward_sam_heads with multimask output
+// for a single click and one mask otherwise, as SAM 2 trains. The task loss supervises the
+// high-resolution masks (S x S, the ground truth's size); output KD compares the low-resolution mask
+// logits and IoUs. Without KD (train.from_scratch) the teacher does not run.
 // The model modules of both networks stay in eval mode (SAM 2's image path has no dropout or batch
 // norm; drop_path is off in eval), so the teacher and the student run the same graph; the student's
 // quantizers run in training mode (observers update).
