@@ -100,15 +100,15 @@ void write_last_checkpoint_pointer(const std::string& checkpoints_dir, const std
 std::string resolve_checkpoint(const std::string& where) {
   fs::path path(where);
   if (fs::is_regular_file(path)) return path.string();
-  QATD_CHECK(fs::is_directory(path), "--resume {}: no such checkpoint file or run directory", where);
+  QATD_CHECK(fs::is_directory(path), "checkpoint {}: no such file, checkpoints directory or run directory", where);
   fs::path checkpoints = fs::is_regular_file(path / kLastFile) ? path : path / "checkpoints";
   fs::path last = checkpoints / kLastFile;
-  QATD_CHECK(fs::is_regular_file(last), "--resume {}: {} does not exist (no checkpoint was written there)", where,
+  QATD_CHECK(fs::is_regular_file(last), "checkpoint {}: {} does not exist (no checkpoint was written there)", where,
              last.string());
   std::ifstream stream(last);
   std::string name;
   std::getline(stream, name);
-  QATD_CHECK(!name.empty(), "--resume {}: {} is empty", where, last.string());
+  QATD_CHECK(!name.empty(), "checkpoint {}: {} is empty", where, last.string());
   return (checkpoints / name).string();
 }
 

@@ -11,7 +11,9 @@
 
 namespace qatd::train::data {
 
-std::shared_ptr<const ImageSource> make_image_source(const TrainConfig& config) {
+namespace {
+
+std::shared_ptr<const ImageSource> make_source(const TrainConfig& config) {
   const DataSettings& data = config.data;
   switch (data.source) {
     case DataSource::synthetic:
@@ -37,6 +39,17 @@ std::shared_ptr<const ImageSource> make_image_source(const TrainConfig& config) 
     }
   }
   fail("data.source: unknown source");
+}
+
+}  // namespace
+
+std::shared_ptr<const ImageSource> make_image_source(const TrainConfig& config) {
+  try {
+    return make_source(config);
+  } catch (const Error& error) {
+    fail("data.source = \"{}\" (data.images = \"{}\", data.masks = \"{}\"): {}", to_string(config.data.source),
+         config.data.images, config.data.masks, error.what());
+  }
 }
 
 int64_t mask_prompt_size(const sam2::SAM2Base& model) { return 4 * (model.image_size / 16); }
