@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <limits>
 
+#include "engine/error.h"
+
 namespace qatd::testing {
 
 std::string temporary_path(const std::string& name) {
@@ -41,6 +43,15 @@ double report_difference(const std::string& name, const Tensor& ours, const Tens
   std::printf("%-78s %-18s relative error %.3e  max abs difference %.3e\n", name.c_str(),
               ours.defined() ? shape_str(ours.shape()).c_str() : "undefined", d.relative, d.max_abs);
   return d.relative;
+}
+
+std::string error_message(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
 }
 
 }  // namespace qatd::testing

@@ -1,5 +1,6 @@
 #pragma once
 // Helpers shared by the test files: scratch paths and the comparison every reference test prints.
+#include <functional>
 #include <string>
 
 #include "engine/tensor.h"
@@ -25,5 +26,8 @@ Difference difference(const Tensor& ours, const Tensor& reference, double scale 
 // difference(), printed as one line (name, shape, relative error, max abs difference); returns
 // the relative error.
 double report_difference(const std::string& name, const Tensor& ours, const Tensor& reference, double scale = 0.0);
+
+// The message of the qatd::Error `action` throws; "" when it throws none.
+std::string error_message(const std::function<void()>& action);
 
 }  // namespace qatd::testing

@@ -28,15 +28,6 @@ bool same_image(const AnnotatedImage& a, const AnnotatedImage& b) {
          a.masks == b.masks && a.name == b.name;
 }
 
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
 // Largest distance from a mask pixel to the background (the border counts), in pixels.
 double thickness(const Tensor& mask) {
   const std::vector<uint8_t> inside = mask.to(DType::u8).to_vector<uint8_t>();
@@ -63,13 +54,13 @@ TEST_CASE("procedural shapes: items are fixed by (seed, index)", "[data]") {
   source.load(9);
   CHECK(same_image(item, source.load(3)));
 
-  CHECK(error_message([&] { source.load(10); }).find("item 10") != std::string::npos);
-  CHECK(error_message([&] { source.load(-1); }).find("does not exist") != std::string::npos);
-  CHECK(error_message([] { ProceduralShapes(0, 64, 1); }).find("count") != std::string::npos);
-  CHECK(error_message([] { ProceduralShapes(5, 8, 1); }).find("image size") != std::string::npos);
-  CHECK(error_message([] { ProceduralShapes(5, 64, 1, {.min_objects = 4, .max_objects = 3}); }).find("min_objects") !=
+  CHECK(testing::error_message([&] { source.load(10); }).find("item 10") != std::string::npos);
+  CHECK(testing::error_message([&] { source.load(-1); }).find("does not exist") != std::string::npos);
+  CHECK(testing::error_message([] { ProceduralShapes(0, 64, 1); }).find("count") != std::string::npos);
+  CHECK(testing::error_message([] { ProceduralShapes(5, 8, 1); }).find("image size") != std::string::npos);
+  CHECK(testing::error_message([] { ProceduralShapes(5, 64, 1, {.min_objects = 4, .max_objects = 3}); }).find("min_objects") !=
         std::string::npos);
-  CHECK(error_message([] { ProceduralShapes(5, 64, 1, {.min_visible_fraction = 0.5}); }).find("min_visible_fraction") !=
+  CHECK(testing::error_message([] { ProceduralShapes(5, 64, 1, {.min_visible_fraction = 0.5}); }).find("min_visible_fraction") !=
         std::string::npos);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "tests/test_support.h"
 #include "train/data/prompt_sampling.h"
 
 namespace qatd::train::data {
@@ -45,15 +46,6 @@ Tensor blob_mask() {
     const bool notch = x >= 18 && x <= 22 && y <= 12;
     return (disk || bar) && !notch;
   });
-}
-
-std::string error_message(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "";
 }
 
 }  // namespace
@@ -238,10 +230,10 @@ TEST_CASE("correction_click: from the error regions, the target, or the backgrou
   const Click from_logits = correction_click(misses.to(DType::f32) * 2.0 - 1.0, target, 0.0, generator);
   CHECK(from_logits.label == 1);
 
-  const std::string message = error_message([&] { correction_click(zeros({30, 41}), target, 0.1, generator); });
+  const std::string message = testing::error_message([&] { correction_click(zeros({30, 41}), target, 0.1, generator); });
   CHECK(message.find("correction_click") != std::string::npos);
   CHECK(message.find("30 x 41") != std::string::npos);
-  CHECK(!error_message([&] { correction_click(target, target, 1.5, generator); }).empty());
+  CHECK(!testing::error_message([&] { correction_click(target, target, 1.5, generator); }).empty());
 }
 
 TEST_CASE("mask_prompt: the nearest-resized mask as logits, with bounded boundary shifts", "[data]") {
@@ -303,25 +295,25 @@ TEST_CASE("mask_prompt: the nearest-resized mask as logits, with bounded boundar
   const Tensor dot = make_mask(16, 16, [](int64_t x, int64_t y) { return x == 4 && y == 9; });
   for (int64_t trial = 0; trial < 20; ++trial) CHECK(amax(mask_prompt(dot, 16, 3, 1.0, generator)).item() > 0.0);
 
-  CHECK(error_message([&] { mask_prompt(disk, 0, 0, 1.0, generator); }).find("size") != std::string::npos);
-  CHECK(!error_message([&] { mask_prompt(disk, 8, -1, 1.0, generator); }).empty());
+  CHECK(testing::error_message([&] { mask_prompt(disk, 0, 0, 1.0, generator); }).find("size") != std::string::npos);
+  CHECK(!testing::error_message([&] { mask_prompt(disk, 8, -1, 1.0, generator); }).empty());
 }
 
 TEST_CASE("prompt samplers: empty regions and bad masks throw naming the reason", "[data]") {
   Generator generator(1);
   const Tensor empty_mask = zeros({12, 13}, DType::u8);
   const Tensor full_mask = ones({12, 13}, DType::u8);
-  CHECK(error_message([&] { sample_clicks(empty_mask, 1, true, generator); }).find("no object pixels") !=
+  CHECK(testing::error_message([&] { sample_clicks(empty_mask, 1, true, generator); }).find("no object pixels") !=
         std::string::npos);
-  CHECK(error_message([&] { sample_clicks(full_mask, 1, false, generator); }).find("no background pixels") !=
+  CHECK(testing::error_message([&] { sample_clicks(full_mask, 1, false, generator); }).find("no background pixels") !=
         std::string::npos);
-  CHECK(error_message([&] { sample_clicks(full_mask, -1, true, generator); }).find("count") != std::string::npos);
-  CHECK(error_message([&] { sample_box(empty_mask, 0.1, 20.0, generator); }).find("empty") != std::string::npos);
-  CHECK(error_message([&] { sample_box(full_mask, -0.1, 20.0, generator); }).find("noise") != std::string::npos);
-  CHECK(error_message([&] { center_click(empty_mask); }).find("empty") != std::string::npos);
-  CHECK(error_message([&] { center_click(zeros({2, 3, 4})); }).find("(H, W)") != std::string::npos);
-  CHECK(error_message([&] { center_click(zeros({3, 4}, DType::i64)); }).find("i64") != std::string::npos);
-  CHECK(error_message([&] { center_click(zeros({0, 4}, DType::u8)); }).find("empty") != std::string::npos);
+  CHECK(testing::error_message([&] { sample_clicks(full_mask, -1, true, generator); }).find("count") != std::string::npos);
+  CHECK(testing::error_message([&] { sample_box(empty_mask, 0.1, 20.0, generator); }).find("empty") != std::string::npos);
+  CHECK(testing::error_message([&] { sample_box(full_mask, -0.1, 20.0, generator); }).find("noise") != std::string::npos);
+  CHECK(testing::error_message([&] { center_click(empty_mask); }).find("empty") != std::string::npos);
+  CHECK(testing::error_message([&] { center_click(zeros({2, 3, 4})); }).find("(H, W)") != std::string::npos);
+  CHECK(testing::error_message([&] { center_click(zeros({3, 4}, DType::i64)); }).find("i64") != std::string::npos);
+  CHECK(testing::error_message([&] { center_click(zeros({0, 4}, DType::u8)); }).find("empty") != std::string::npos);
 }
 
 TEST_CASE("prompt samplers: the same seed gives the same prompts", "[data]") {
