@@ -9,6 +9,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "models/sam2/transforms.h"
+#include "train/data/image_files.h"
 #include "train/prompted_prediction.h"
 
 namespace qatd::train::data {
@@ -16,12 +17,6 @@ namespace qatd::train::data {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool is_image_file(const fs::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
-  return extension == ".jpg" || extension == ".jpeg" || extension == ".png";
-}
 
 double mask_iou(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
   int64_t both = 0, either = 0;
@@ -40,10 +35,9 @@ PseudoLabelSource::PseudoLabelSource(const std::string& folder, std::shared_ptr<
   QATD_CHECK(fs::is_directory(folder), "pseudo-label data: '{}' is not a folder", folder);
   QATD_CHECK(options.points_per_side >= 1, "pseudo-label data: points_per_side must be >= 1, got {}",
              options.points_per_side);
-  for (const auto& entry : fs::directory_iterator(folder)) {
-    if (entry.is_regular_file() && is_image_file(entry.path())) files_.push_back(entry.path().string());
+  for (const fs::path& relative : list_image_files(folder, false)) {
+    files_.push_back((fs::path(folder) / relative).string());
   }
-  std::sort(files_.begin(), files_.end());
   QATD_CHECK(!files_.empty(), "pseudo-label data: '{}' holds no .jpg or .png image", folder);
 }
 
