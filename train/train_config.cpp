@@ -96,6 +96,8 @@ ConfigSchema make_schema() {
       {"schedule.gamma", Kind::number},
       {"train", Kind::table},
       {"train.from_scratch", Kind::boolean},
+      {"train.correction_clicks", Kind::integer},
+      {"train.correction_from_target", Kind::number},
       {"data", Kind::table},
       {"data.source", Kind::string},
       {"data.count", Kind::integer},
@@ -384,6 +386,11 @@ void read_loop(const Reader& r, LoopSettings& loop) {
   r.read("train.stuck_bits_steps", loop.stuck_bits_steps);
   r.require(loop.stuck_bits_steps >= 0, "train.stuck_bits_steps", "must be >= 0 (0 disables the warning)");
   r.read("train.from_scratch", loop.from_scratch);
+  r.read("train.correction_clicks", loop.correction_clicks);
+  r.require(loop.correction_clicks >= 0, "train.correction_clicks", "must be >= 0");
+  r.read("train.correction_from_target", loop.correction_from_target);
+  r.require(loop.correction_from_target >= 0.0 && loop.correction_from_target <= 1.0, "train.correction_from_target",
+            "must be in [0, 1]");
 }
 
 void read_data(const Reader& r, DataSettings& data) {
@@ -594,6 +601,8 @@ std::string TrainConfig::to_toml() const {
   w.integer("nan_max_skips", train.nan_max_skips);
   w.integer("stuck_bits_steps", train.stuck_bits_steps);
   w.boolean("from_scratch", train.from_scratch);
+  w.integer("correction_clicks", train.correction_clicks);
+  w.number("correction_from_target", train.correction_from_target);
 
   w.section("data");
   w.string("source", to_string(data.source));

@@ -89,6 +89,8 @@
 //   stuck_bits_steps = 200               # warn when a site's bits sit at a bound this long; 0 disables
 //   from_scratch = false                 # train the model alone on the task loss: no teacher, no plan
 //                                        #   (needs loss.lambda_output = 0 and no loss.kd_layer)
+//   correction_clicks = 0                # SAM 2's iterative correction clicks after the first prompt
+//   correction_from_target = 0.1         # chance that a correction click comes from the mask, not the error
 //
 //   [data]                               # docs/data.md
 //   source = "synthetic"                 # synthetic (procedural shapes) | sa1b | folder | sav | pseudo
@@ -238,6 +240,8 @@ struct LoopSettings {
   int64_t nan_max_skips = 10;
   int64_t stuck_bits_steps = 200;
   bool from_scratch = false;
+  int64_t correction_clicks = 0;
+  double correction_from_target = 0.1;
 
   // The step the run ends at: stop_after when it ends early, else steps.
   int64_t last_step() const { return stop_after > 0 && stop_after < steps ? stop_after : steps; }

@@ -18,6 +18,7 @@
 #include "models/sam2/build_sam.h"
 #include "models/sam2/sam2_base.h"
 #include "quant/importance.h"
+#include "train/correction_clicks.h"
 #include "train/distillation_losses.h"
 #include "train/distillation_pair.h"
 #include "train/mask_losses.h"
@@ -26,6 +27,7 @@
 #include "train/progress.h"
 #include "train/data/batch_loader.h"
 #include "train/data/data_sources.h"
+#include "train/data/seed_mix.h"
 #include "train/tensorboard_writer.h"
 #include "train/total_loss.h"
 #include "train/training_checkpoint.h"
@@ -80,16 +82,21 @@ std::vector<size_t> attach_kd_sites(const std::vector<std::string>& kd_sites, co
 }
 
 // SAM 2's training choice: multimask output for a single click, one mask for more clicks or a box.
-sam2::SamOutputs forward_image_path(nn::Module& module, const data::Batch& batch) {
+// `features` receives the image features, for the correction steps.
+sam2::SamOutputs forward_image_path(nn::Module& module, const data::Batch& batch, sam2::ImageFeatures& features) {
   auto& model = static_cast<sam2::SAM2Base&>(module);
   sam2::BackboneOutput backbone = model.forward_image(batch.images);
-  sam2::ImageFeatures features = model.image_features(backbone);
+  features = model.image_features(backbone);
   const bool multimask = batch.point_labels.size(1) <= 1;
   return model.forward_sam_heads(features.image_embed, sam2::PointInputs{batch.point_coords, batch.point_labels},
                                  batch.mask_inputs, features.high_res_feats, multimask);
 }
 
 bool finite(double value) { return std::isfinite(value); }
+
+// The random stream of the correction clicks, one per step and micro-batch, so that a resumed run
+// samples the same clicks.
+constexpr uint64_t kCorrectionStream = 0xc0c1;
 
 // Adds the wall time since the previous lap to one phase of a StepTimings; does nothing without one.
 class PhaseClock {
@@ -312,13 +319,26 @@ StepRecord Trainer::step(StepTimings* timings) {
     clock.lap(&StepTimings::data);
     // Training from scratch (no output or layerwise KD) has no use for the teacher's forward.
     sam2::SamOutputs teacher;
+    sam2::ImageFeatures teacher_features, student_features;
     if (lambda_output != 0.0 || !s.kd_sites.empty()) {
-      teacher = s.pair->run_teacher([&](nn::Module& model) { return forward_image_path(model, batch); });
+      teacher = s.pair->run_teacher(
+          [&](nn::Module& model) { return forward_image_path(model, batch, teacher_features); });
     }
     clock.lap(&StepTimings::teacher_forward);
-    sam2::SamOutputs student = s.pair->run_student([&](nn::Module& model) { return forward_image_path(model, batch); });
-    clock.lap(&StepTimings::student_forward);
+    sam2::SamOutputs student = s.pair->run_student(
+        [&](nn::Module& model) { return forward_image_path(model, batch, student_features); });
     KdActivations activations = s.pair->kd_activations();
+    // After the KD activations, which must come from the first prediction alone.
+    std::vector<sam2::SamOutputs> corrections;
+    if (c.train.correction_clicks > 0 && lambda_output != 1.0) {
+      Generator generator(data::mix(data::mix(static_cast<uint64_t>(c.seed), kCorrectionStream),
+                                    static_cast<uint64_t>(t * micro_batches + micro)));
+      corrections = correction_steps(*s.student, student_features,
+                                     sam2::PointInputs{batch.point_coords, batch.point_labels}, student, batch.masks,
+                                     {c.train.correction_clicks, c.train.correction_from_target}, generator)
+                        .steps;
+    }
+    clock.lap(&StepTimings::student_forward);
 
     Tensor kd_per_site;
     LayerwiseKd layerwise;
@@ -348,8 +368,12 @@ StepRecord Trainer::step(StepTimings* timings) {
       options.mask_term = c.loss.task.type == TaskLossType::bce ? MaskTerm::bce : MaskTerm::focal;
       options.focal_alpha = c.loss.task.focal_alpha;
       options.focal_gamma = c.loss.task.focal_gamma;
-      task = sam2_mask_loss({student.high_res_multimasks, student.ious, student.object_score_logits}, batch.masks,
-                            options);
+      FrameMaskPredictions frame{{{student.high_res_multimasks, student.ious, student.object_score_logits}},
+                                 batch.masks};
+      for (const sam2::SamOutputs& step : corrections) {
+        frame.steps.push_back({step.high_res_multimasks, step.ious, step.object_score_logits});
+      }
+      task = sam2_mask_loss(std::vector<FrameMaskPredictions>{frame}, options);
     }
     OutputKd output;
     if (lambda_output != 0.0) {
