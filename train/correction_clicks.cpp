@@ -8,9 +8,9 @@
 
 namespace qatd::train {
 
-CorrectionRun correction_steps(sam2::SAM2Base &model, const sam2::ImageFeatures &features,
-                               const sam2::PointInputs &prompt, const sam2::SamOutputs &first, const Tensor &targets,
-                               const CorrectionOptions &options, Generator &generator) {
+CorrectionRun correction_steps(sam2::SAM2Base& model, const sam2::ImageFeatures& features,
+                               const sam2::PointInputs& prompt, const sam2::SamOutputs& first, const Tensor& targets,
+                               const CorrectionOptions& options, Generator& generator) {
   QATD_CHECK(options.clicks >= 0, "correction clicks: the count must be >= 0, got {}", options.clicks);
   QATD_CHECK(options.from_target >= 0.0 && options.from_target <= 1.0,
              "correction clicks: the chance of a click from the target must be "
@@ -24,13 +24,12 @@ CorrectionRun correction_steps(sam2::SAM2Base &model, const sam2::ImageFeatures 
              shape_str(targets.shape()), objects,
              first.high_res_masks.defined() ? shape_str(first.high_res_masks.shape()) : std::string("undefined"));
   CorrectionRun run{{}, prompt};
-  std::vector<sam2::SamOutputs> &steps = run.steps;
-  sam2::PointInputs &points = run.points;
+  std::vector<sam2::SamOutputs>& steps = run.steps;
+  sam2::PointInputs& points = run.points;
   steps.reserve(static_cast<size_t>(options.clicks));
-  const sam2::SamOutputs *previous = &first;
+  const sam2::SamOutputs* previous = &first;
   for (int64_t step = 0; step < options.clicks; ++step) {
-    // One draw per step decides for the whole batch, as the official trainer
-    // does.
+    // One draw per step decides for the whole batch, as the official trainer does.
     const bool from_target = generator.uniform() < options.from_target;
     std::vector<float> coords;
     std::vector<int32_t> labels;

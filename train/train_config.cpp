@@ -107,6 +107,7 @@ ConfigSchema make_schema() {
       {"data.masks", Kind::string},
       {"data.validation_count", Kind::integer},
       {"data.eval_objects", Kind::integer},
+      {"data.objects_per_image", Kind::integer},
       {"data.shuffle", Kind::boolean},
       {"data.workers", Kind::integer},
       {"data.prefetch", Kind::integer},
@@ -398,6 +399,7 @@ void read_data(const Reader& r, DataSettings& data) {
   for (auto [key, value, minimum] :
        {std::tuple{"count", &data.count, 1}, std::tuple{"image_size", &data.image_size, 16},
         std::tuple{"validation_count", &data.validation_count, 0}, std::tuple{"eval_objects", &data.eval_objects, 1},
+        std::tuple{"objects_per_image", &data.objects_per_image, 1},
         std::tuple{"workers", &data.workers, 0}, std::tuple{"prefetch", &data.prefetch, 1},
         std::tuple{"points_per_mask", &data.points_per_mask, 1},
         std::tuple{"mask_boundary_shift", &data.mask_boundary_shift, 0},
@@ -613,6 +615,7 @@ std::string TrainConfig::to_toml() const {
   w.string("masks", data.masks);
   w.integer("validation_count", data.validation_count);
   w.integer("eval_objects", data.eval_objects);
+  w.integer("objects_per_image", data.objects_per_image);
   w.boolean("shuffle", data.shuffle);
   w.integer("workers", data.workers);
   w.integer("prefetch", data.prefetch);

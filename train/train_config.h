@@ -101,6 +101,7 @@
 //   masks = ""                           # folder: PNG instance masks; sav: the *_manual.json folder
 //   validation_count = 8                 # held-out images for qatd eval, chosen by seed
 //   eval_objects = 3                     # objects per validation image, the largest first
+//   objects_per_image = 1                # training objects (prompts) per image; SAM 2 samples up to 3
 //   shuffle = true
 //   workers = 2                          # loader threads; 0 loads in the training thread
 //   prefetch = 2                         # batches made ahead
@@ -259,6 +260,7 @@ struct DataSettings {
   std::string masks;
   int64_t validation_count = 8;
   int64_t eval_objects = 3;
+  int64_t objects_per_image = 1;
   bool shuffle = true;
   int64_t workers = 2;
   int64_t prefetch = 2;

@@ -12,6 +12,7 @@
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/ops/elementwise.h"
+#include "engine/ops/indexing.h"
 #include "engine/ops/linalg.h"
 #include "engine/optim/optim.h"
 #include "engine/random.h"
@@ -81,12 +82,24 @@ std::vector<size_t> attach_kd_sites(const std::vector<std::string>& kd_sites, co
   return attached;
 }
 
+// Each object's image features: the image encoder runs once per image, and the objects of an image
+// share its features (SAM 2's trainer indexes the backbone features by img_ids the same way).
+sam2::ImageFeatures features_per_object(const sam2::ImageFeatures& features, const std::vector<int64_t>& images) {
+  bool identity = static_cast<int64_t>(images.size()) == features.image_embed.size(0);
+  for (size_t n = 0; n < images.size() && identity; ++n) identity = images[n] == static_cast<int64_t>(n);
+  if (identity) return features;
+  Tensor index = from_vector(images, {static_cast<int64_t>(images.size())});
+  sam2::ImageFeatures selected{index_select(features.image_embed, 0, index), {}};
+  for (const Tensor& level : features.high_res_feats) selected.high_res_feats.push_back(index_select(level, 0, index));
+  return selected;
+}
+
 // SAM 2's training choice: multimask output for a single click, one mask for more clicks or a box.
-// `features` receives the image features, for the correction steps.
+// `features` receives the objects' image features, for the correction steps.
 sam2::SamOutputs forward_image_path(nn::Module& module, const data::Batch& batch, sam2::ImageFeatures& features) {
   auto& model = static_cast<sam2::SAM2Base&>(module);
   sam2::BackboneOutput backbone = model.forward_image(batch.images);
-  features = model.image_features(backbone);
+  features = features_per_object(model.image_features(backbone), batch.object_images);
   const bool multimask = batch.point_labels.size(1) <= 1;
   return model.forward_sam_heads(features.image_embed, sam2::PointInputs{batch.point_coords, batch.point_labels},
                                  batch.mask_inputs, features.high_res_feats, multimask);

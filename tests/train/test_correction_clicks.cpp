@@ -1,8 +1,8 @@
-// SAM 2's iterative correction clicks on the micro model: each click lies in
-// the error region of the step before it and is labelled by it, the clicks
-// accumulate, the mask prompt carries the gradient back to the earlier steps,
-// and the trainer sums every step into the task loss.
+// SAM 2's iterative correction clicks on the micro model: each click lies in the error region of the
+// step before it and is labelled by it, the clicks accumulate, the mask prompt carries the gradient
+// back to the earlier steps, and the trainer sums every step into the task loss.
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "engine/engine.h"
 #include "models/sam2/build_sam.h"
@@ -43,7 +43,7 @@ FirstPrediction first_prediction() {
   return first;
 }
 
-float pixel(const Tensor &image, int64_t n, const Tensor &coords, int64_t point) {
+float pixel(const Tensor& image, int64_t n, const Tensor& coords, int64_t point) {
   const int64_t x = static_cast<int64_t>(coords.select(0, n).select(0, point).select(0, 0).item());
   const int64_t y = static_cast<int64_t>(coords.select(0, n).select(0, point).select(0, 1).item());
   return static_cast<float>(image.select(0, n).select(0, y).select(0, x).item());
@@ -66,7 +66,7 @@ TEST_CASE(
   for (size_t k = 0; k < run.steps.size(); ++k) {
     // After a correction the prompt has two or more points: single-mask output.
     CHECK(run.steps[k].high_res_multimasks.shape() == Shape{2, 1, 128, 128});
-    const Tensor &before = k == 0 ? first.outputs.high_res_masks : run.steps[k - 1].high_res_masks;
+    const Tensor& before = k == 0 ? first.outputs.high_res_masks : run.steps[k - 1].high_res_masks;
     Tensor predicted = gt(before.squeeze(1), 0.0).to(DType::f32);
     for (int64_t n = 0; n < 2; ++n) {
       const int64_t point = static_cast<int64_t>(k) + 1;
@@ -74,8 +74,7 @@ TEST_CASE(
       const float inside = pixel(first.targets, n, run.points.point_coords, point);
       const float predicted_inside = pixel(predicted, n, run.points.point_coords, point);
       INFO("step " << k + 1 << " object " << n << " label " << label);
-      // A positive click on a missed object pixel, a negative one on a false
-      // positive.
+      // A positive click on a missed object pixel, a negative one on a false positive.
       CHECK(label == (inside > 0.5f ? 1 : 0));
       CHECK(predicted_inside != inside);
     }
@@ -127,8 +126,7 @@ TEST_CASE(
   const std::vector<std::string> corrections = {"train.correction_clicks=2", "data.box_probability=0.5"};
   StepRecord without = Trainer(micro_config({"data.box_probability=0.5"}), options_for(fresh_dir("corr_none"))).step();
   StepRecord with = Trainer(micro_config(corrections), options_for(fresh_dir("corr_two"))).step();
-  // Same batch and weights: the first step's terms are shared, the corrections
-  // add theirs.
+  // Same batch and weights: the first step's terms are shared, the corrections add theirs.
   CHECK(with.loss_task > without.loss_task);
 
   const std::string full = fresh_dir("corr_full");
@@ -142,6 +140,18 @@ TEST_CASE(
   TrainResult second = Trainer(micro_config(corrections), resume).run();
   REQUIRE(second.records.size() == 2);
   CHECK(second.records.back().loss_total == expected.records.back().loss_total);
+}
+
+TEST_CASE("trainer: several objects per image, with output KD and correction clicks", "[train][trainer][corrections]") {
+  // Objects of one image share its features; output KD compares the teacher and student per object.
+  StepRecord record =
+      Trainer(micro_config({"data.objects_per_image=3", "train.correction_clicks=1", "loss.lambda_output=0.5"}),
+              options_for(fresh_dir("corr_objects")))
+          .step();
+  CHECK_FALSE(record.skipped);
+  CHECK(std::isfinite(record.loss_total));
+  CHECK(record.loss_task > 0.0);
+  CHECK(record.loss_kd_output > 0.0);
 }
 
 }  // namespace qatd::train

@@ -3,18 +3,19 @@
 #include "engine/engine.h"
 #include "models/sam2/build_sam.h"
 #include "models/sam2/checkpoint.h"
+#include "train/training_checkpoint.h"
 
 namespace qatd::cli {
 
 namespace {
 
-constexpr const char* kBitsPrefix = "bits.";
-constexpr const char* kQuantizerPrefix = "quant.";
-// qatd train checkpoints also hold the optimizer state, which the model does not need.
-constexpr const char* kOptimizerPrefix = "optimizer.";
+using train::kBitsPrefix;
+using train::kOptimizerPrefix;
+using train::kQuantizerPrefix;
 
-// Whether `path` is a qatd training checkpoint (safetensors with the checkpoint format tag).
-bool is_training_checkpoint(const std::string& path) {
+// Whether `path` is in the qatd checkpoint format (safetensors with the format tag): the trainer's
+// checkpoints and any other writer of engine/io/checkpoint.h, with or without the trainer's CRCs.
+bool is_qatd_checkpoint(const std::string& path) {
   if (sam2::detect_checkpoint_container(path) != sam2::CheckpointContainer::safetensors) return false;
   const io::SafetensorsFile file = io::SafetensorsFile::open(path);
   const auto& metadata = file.metadata();
@@ -57,7 +58,7 @@ QuantizedSam2 load_quantized_sam2(const std::string& command, const Arguments& a
   QuantizedSam2 loaded;
   io::NamedTensors quantization_tensors;
   nlohmann::json bits_document;
-  if (is_training_checkpoint(checkpoint)) {
+  if (is_qatd_checkpoint(checkpoint)) {
     io::Checkpoint training = io::load_checkpoint(checkpoint);
     io::NamedTensors model_state;
     for (auto& [name, tensor] : training.tensors) {

@@ -91,17 +91,19 @@ void BatchLoader::fill_queue() {
         QATD_CHECK(sample.has_value(), "no item of the data could be loaded; the first error: {}",
                    made->failures.front());
         images.push_back(sample->image);
-        masks.push_back(sample->mask);
+        masks.push_back(sample->masks);
         coordinates.push_back(sample->point_coords);
         labels.push_back(sample->point_labels);
         if (sample->mask_prompt.defined()) mask_inputs.push_back(sample->mask_prompt);
+        made->batch.object_images.insert(made->batch.object_images.end(), sample->masks.size(0),
+                                         static_cast<int64_t>(k));
         made->batch.indices.push_back(index);
       }
       made->batch.images = stack(images);
-      made->batch.masks = stack(masks);
-      made->batch.point_coords = stack(coordinates);
-      made->batch.point_labels = stack(labels);
-      if (!mask_inputs.empty()) made->batch.mask_inputs = stack(mask_inputs);
+      made->batch.masks = cat(masks, 0);
+      made->batch.point_coords = cat(coordinates, 0);
+      made->batch.point_labels = cat(labels, 0);
+      if (!mask_inputs.empty()) made->batch.mask_inputs = cat(mask_inputs, 0);
       made->batch.prompts = plan.prompts;
       return made;
     };

@@ -21,12 +21,15 @@
 
 namespace qatd::train::data {
 
+// B images and N >= B objects on them (N = B with data.objects_per_image = 1), the objects of each
+// image consecutive, as SAM 2's BatchedVideoDatapoint lays them out.
 struct Batch {
   Tensor images;        // (B, 3, S, S)
-  Tensor masks;         // (B, S, S) f32
-  Tensor point_coords;  // (B, P, 2) f32
-  Tensor point_labels;  // (B, P) i32
-  Tensor mask_inputs;   // (B, 1, 4e, 4e) f32 logits, or undefined without mask prompts
+  Tensor masks;         // (N, S, S) f32
+  Tensor point_coords;  // (N, P, 2) f32
+  Tensor point_labels;  // (N, P) i32
+  Tensor mask_inputs;   // (N, 1, 4e, 4e) f32 logits, or undefined without mask prompts
+  std::vector<int64_t> object_images;  // (N): the image of each object, an index into `images`
   PromptChoice prompts;
   std::vector<int64_t> indices;  // dataset indices (after replacements), for logs and tests
 };

@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "train/data/distance_transform.h"
+#include "train/data/nearest_indices.h"
 
 namespace qatd::train::data {
 
@@ -93,15 +94,12 @@ Click error_click(const BinaryMask& prediction, const BinaryMask& target, Genera
   return click_at(uniform_index(generator, pixels), target.width, 1);
 }
 
-// Pixel (row, column) of the resized grid reads source pixel floor((i + 0.5) * in / out) along each
-// axis: the source pixel whose extent holds the output pixel's centre (PIL's NEAREST and PyTorch's
-// "nearest-exact"; exact in integers).
 std::vector<uint8_t> resize_nearest(const BinaryMask& mask, int64_t size) {
-  std::vector<int64_t> source_columns(size);
-  for (int64_t column = 0; column < size; ++column) source_columns[column] = (2 * column + 1) * mask.width / (2 * size);
+  const std::vector<int64_t> source_columns = nearest_source_indices(mask.width, size);
+  const std::vector<int64_t> source_rows = nearest_source_indices(mask.height, size);
   std::vector<uint8_t> resized(static_cast<size_t>(size * size));
   for (int64_t row = 0; row < size; ++row) {
-    const uint8_t* source = mask.inside.data() + ((2 * row + 1) * mask.height / (2 * size)) * mask.width;
+    const uint8_t* source = mask.inside.data() + source_rows[row] * mask.width;
     for (int64_t column = 0; column < size; ++column) resized[row * size + column] = source[source_columns[column]];
   }
   return resized;

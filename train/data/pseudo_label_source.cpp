@@ -10,6 +10,7 @@
 #include "engine/ops/reduce.h"
 #include "models/sam2/transforms.h"
 #include "train/data/image_files.h"
+#include "train/data/nearest_indices.h"
 #include "train/prompted_prediction.h"
 
 namespace qatd::train::data {
@@ -77,18 +78,16 @@ std::vector<Rle> PseudoLabelSource::label(const Tensor& image) const {
                                  [&](const auto& other) { return mask_iou(mask, other) > options_.max_overlap; });
     if (!duplicate) kept.push_back(std::move(mask));
   }
-  // Back to the image's size by nearest neighbour (pixel centres).
+  // Back to the image's size by nearest neighbour.
   const int64_t height = image.size(0), width = image.size(1);
+  const std::vector<int64_t> rows = nearest_source_indices(size, height);
+  const std::vector<int64_t> columns = nearest_source_indices(size, width);
   std::vector<Rle> labels;
   for (const std::vector<uint8_t>& mask : kept) {
     Tensor resized = zeros({height, width}, DType::boolean);
     bool* target = resized.data<bool>();
     for (int64_t y = 0; y < height; ++y) {
-      int64_t source_row = std::min<int64_t>(static_cast<int64_t>((y + 0.5) * size / height), size - 1);
-      for (int64_t x = 0; x < width; ++x) {
-        int64_t source_column = std::min<int64_t>(static_cast<int64_t>((x + 0.5) * size / width), size - 1);
-        target[y * width + x] = mask[source_row * size + source_column] != 0;
-      }
+      for (int64_t x = 0; x < width; ++x) target[y * width + x] = mask[rows[y] * size + columns[x]] != 0;
     }
     Rle rle = rle_encode(resized);
     if (rle_area(rle) > 0) labels.push_back(std::move(rle));

@@ -8,6 +8,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/shape_ops.h"
 #include "engine/random.h"
+#include "train/data/nearest_indices.h"
 #include "train/data/prompt_sampling.h"
 #include "train/data/seed_mix.h"
 
@@ -36,21 +37,19 @@ std::vector<int64_t> permutation(int64_t count, Generator& generator) {
 }
 
 // The window [y0, y0 + height) x [x0, x0 + width) of a (H, W) bool mask, resized to size x size by
-// nearest neighbour (pixel centres), mirrored when `flip`.
+// nearest neighbour, mirrored when `flip`.
 Tensor resize_mask_window(const Tensor& mask, int64_t y0, int64_t x0, int64_t height, int64_t width, int64_t size,
                           bool flip) {
   const int64_t mask_width = mask.size(1);
   const bool* source = mask.data<bool>();
   Tensor out = zeros({size, size});
   float* target = out.data<float>();
-  std::vector<int64_t> columns(size);
-  for (int64_t j = 0; j < size; ++j) {
-    int64_t column = std::min<int64_t>(static_cast<int64_t>((j + 0.5) * width / size), width - 1);
-    columns[flip ? size - 1 - j : j] = x0 + column;
-  }
+  std::vector<int64_t> columns = nearest_source_indices(width, size);
+  if (flip) std::reverse(columns.begin(), columns.end());
+  for (int64_t& column : columns) column += x0;
+  const std::vector<int64_t> rows = nearest_source_indices(height, size);
   for (int64_t i = 0; i < size; ++i) {
-    int64_t row = y0 + std::min<int64_t>(static_cast<int64_t>((i + 0.5) * height / size), height - 1);
-    const bool* line = source + row * mask_width;
+    const bool* line = source + (y0 + rows[i]) * mask_width;
     for (int64_t j = 0; j < size; ++j) target[i * size + j] = line[columns[j]] ? 1.0f : 0.0f;
   }
   return out;
@@ -150,26 +149,48 @@ Sample SegmentationDataset::sample(int64_t index, int64_t epoch, const PromptCho
   if (flip) window = qatd::flip(window, {1});
   Tensor image = transforms_.transform_image(window.contiguous()).squeeze(0);
 
-  Sample sample{image, mask, Tensor(), Tensor(), Tensor(), item, object};
-  std::vector<float> coordinates;
-  std::vector<int32_t> labels;
-  if (choice.kind == PromptKind::box) {
-    BoxPrompt box = sample_box(mask, settings_.box_noise, settings_.box_noise_max, generator);
-    coordinates = {box.x0, box.y0, box.x1, box.y1};
-    labels = {2, 3};
-  } else {
-    for (const Click& click : sample_clicks(mask, settings_.points_per_mask, true, generator)) {
-      coordinates.insert(coordinates.end(), {click.x, click.y});
-      labels.push_back(click.label);
+  // More objects of the same view (data.objects_per_image), drawn without replacement among the others;
+  // one that the zoom window cuts away entirely is passed over.
+  std::vector<int64_t> objects = {object};
+  std::vector<Tensor> masks = {mask};
+  if (settings_.objects_per_image > 1) {
+    std::vector<int64_t> others = permutation(static_cast<int64_t>(annotated.masks.size()), generator);
+    for (int64_t other : others) {
+      if (static_cast<int64_t>(objects.size()) == settings_.objects_per_image) break;
+      if (other == object) continue;
+      Tensor other_mask = resize_mask_window(rle_decode(annotated.masks[other]), y0, x0, window_height, window_width,
+                                             size, flip);
+      if (!any_inside(other_mask)) continue;
+      objects.push_back(other);
+      masks.push_back(other_mask);
     }
   }
-  const int64_t points = static_cast<int64_t>(labels.size());
-  sample.point_coords = from_vector(coordinates, {points, 2});
-  sample.point_labels = from_vector(labels, {points});
-  if (choice.mask_prompt) {
-    sample.mask_prompt =
-        mask_prompt(mask, mask_prompt_size_, settings_.mask_boundary_shift, 20.0, generator).unsqueeze(0);
+
+  Sample sample{image, stack(masks), Tensor(), Tensor(), Tensor(), item, objects};
+  std::vector<float> coordinates;
+  std::vector<int32_t> labels;
+  std::vector<Tensor> mask_prompts;
+  for (const Tensor& object_mask : masks) {
+    if (choice.kind == PromptKind::box) {
+      BoxPrompt box = sample_box(object_mask, settings_.box_noise, settings_.box_noise_max, generator);
+      coordinates.insert(coordinates.end(), {box.x0, box.y0, box.x1, box.y1});
+      labels.insert(labels.end(), {2, 3});
+    } else {
+      for (const Click& click : sample_clicks(object_mask, settings_.points_per_mask, true, generator)) {
+        coordinates.insert(coordinates.end(), {click.x, click.y});
+        labels.push_back(click.label);
+      }
+    }
+    if (choice.mask_prompt) {
+      mask_prompts.push_back(
+          mask_prompt(object_mask, mask_prompt_size_, settings_.mask_boundary_shift, 20.0, generator).unsqueeze(0));
+    }
   }
+  const int64_t count = static_cast<int64_t>(masks.size());
+  const int64_t points = static_cast<int64_t>(labels.size()) / count;
+  sample.point_coords = from_vector(coordinates, {count, points, 2});
+  sample.point_labels = from_vector(labels, {count, points});
+  if (choice.mask_prompt) sample.mask_prompt = stack(mask_prompts);
   return sample;
 }
 

@@ -8,7 +8,9 @@
 // - Training sample (index, epoch): everything drawn from Generator(mix(seed, epoch, index)): the
 //   object (uniform among the image's instances), a zoom crop (scale s ~ U(1, 1 + scale_jitter), a
 //   window of 1/s of the image that keeps part of the object), a horizontal flip (data.hflip), then the
-//   image through SAM2Transforms (resize to S x S, normalize) and the mask resized by nearest neighbour.
+//   image through SAM2Transforms (resize to S x S, normalize) and the mask resized by nearest neighbour;
+//   with data.objects_per_image = K > 1, up to K - 1 more objects visible in the same view (SAM 2's
+//   sampler takes up to 3 objects per frame), so one image-encoder pass serves K prompts.
 // - Validation samples: no augmentation; up to data.eval_objects objects per image, the largest first.
 // - Prompts: PromptKind::box gives the jittered box (data.box_noise, data.box_noise_max) as two points
 //   labelled 2 and 3; PromptKind::points data.points_per_mask positive clicks uniform over the mask.
@@ -38,14 +40,16 @@ struct PromptChoice {
   bool operator==(const PromptChoice&) const = default;
 };
 
+// One view of an image with K of its objects (K = data.objects_per_image, fewer when the view shows
+// fewer), each with its own prompt.
 struct Sample {
-  Tensor image;         // (3, S, S) f32, normalized
-  Tensor mask;          // (S, S) f32, 1 inside the object
-  Tensor point_coords;  // (P, 2) f32, pixels of the S x S input
-  Tensor point_labels;  // (P) i32: 1 / 0 clicks, 2 / 3 box corners
-  Tensor mask_prompt;   // (1, 4e, 4e) f32 logits when the choice asks for one, else undefined
-  int64_t item = 0;     // the source item
-  int64_t object = 0;   // the instance within the item
+  Tensor image;                  // (3, S, S) f32, normalized
+  Tensor masks;                  // (K, S, S) f32, 1 inside the object
+  Tensor point_coords;           // (K, P, 2) f32, pixels of the S x S input
+  Tensor point_labels;           // (K, P) i32: 1 / 0 clicks, 2 / 3 box corners
+  Tensor mask_prompt;            // (K, 1, 4e, 4e) f32 logits when the choice asks for one, else undefined
+  int64_t item = 0;              // the source item
+  std::vector<int64_t> objects;  // the instances within the item, in the order of the masks
 };
 
 // One validation image in model space with its objects (no prompts: evaluation makes its own).

@@ -2,6 +2,7 @@
 // counts and resumes) and how it replaces samples whose files fail to load.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "engine/engine.h"
@@ -51,7 +52,8 @@ bool same(const Tensor& a, const Tensor& b) {
 }
 
 bool same_batch(const Batch& a, const Batch& b) {
-  return a.indices == b.indices && a.prompts == b.prompts && same(a.images, b.images) && same(a.masks, b.masks) &&
+  return a.indices == b.indices && a.object_images == b.object_images && a.prompts == b.prompts &&
+         same(a.images, b.images) && same(a.masks, b.masks) &&
          same(a.point_coords, b.point_coords) && same(a.point_labels, b.point_labels) &&
          same(a.mask_inputs, b.mask_inputs);
 }
@@ -92,9 +94,10 @@ TEST_CASE("dataset: prompts lie on the object, boxes hold it, mask prompts have 
   for (int64_t index = 0; index < dataset.size(); ++index) {
     Sample clicks = dataset.sample(index, 0, {PromptKind::points, true});
     REQUIRE(clicks.image.shape() == Shape{3, 64, 64});
-    REQUIRE(clicks.point_coords.shape() == Shape{3, 2});
-    REQUIRE(clicks.mask_prompt.shape() == Shape{1, 16, 16});
-    std::vector<float> mask = clicks.mask.to_vector<float>(), coords = clicks.point_coords.to_vector<float>();
+    REQUIRE(clicks.masks.shape() == Shape{1, 64, 64});
+    REQUIRE(clicks.point_coords.shape() == Shape{1, 3, 2});
+    REQUIRE(clicks.mask_prompt.shape() == Shape{1, 1, 16, 16});
+    std::vector<float> mask = clicks.masks.to_vector<float>(), coords = clicks.point_coords.to_vector<float>();
     for (size_t k = 0; k < 3; ++k) {
       CHECK(mask[static_cast<size_t>(coords[2 * k + 1]) * 64 + static_cast<size_t>(coords[2 * k])] == 1.0f);
     }
@@ -103,7 +106,7 @@ TEST_CASE("dataset: prompts lie on the object, boxes hold it, mask prompts have 
     Sample box = dataset.sample(index, 0, {PromptKind::box, false});
     CHECK(!box.mask_prompt.defined());
     CHECK(box.point_labels.to_vector<int32_t>() == std::vector<int32_t>{2, 3});
-    std::vector<float> corners = box.point_coords.to_vector<float>(), object = box.mask.to_vector<float>();
+    std::vector<float> corners = box.point_coords.to_vector<float>(), object = box.masks.to_vector<float>();
     for (int64_t y = 0; y < 64; ++y) {
       for (int64_t x = 0; x < 64; ++x) {
         if (object[y * 64 + x] > 0.5f) {
@@ -112,6 +115,62 @@ TEST_CASE("dataset: prompts lie on the object, boxes hold it, mask prompts have 
       }
     }
   }
+}
+
+TEST_CASE("dataset: several objects of one view, each with its own prompt; the batch maps them to images",
+          "[data]") {
+  DataSettings settings = small_settings();
+  settings.objects_per_image = 3;
+  settings.box_noise = 0.0;
+  DataSettings single = settings;
+  single.objects_per_image = 1;
+  SegmentationDataset dataset(shapes(settings), settings, Split::train, 16);
+  SegmentationDataset one_object(shapes(single), single, Split::train, 16);
+  int64_t several = 0;
+  for (int64_t index = 0; index < dataset.size(); ++index) {
+    Sample sample = dataset.sample(index, 1, {PromptKind::box, true});
+    const int64_t count = sample.masks.size(0);
+    REQUIRE(count >= 1);
+    REQUIRE(count <= 3);
+    several += count > 1;
+    REQUIRE(static_cast<int64_t>(sample.objects.size()) == count);
+    CHECK(std::set<int64_t>(sample.objects.begin(), sample.objects.end()).size() == sample.objects.size());
+    REQUIRE(sample.point_coords.shape() == Shape{count, 2, 2});
+    REQUIRE(sample.point_labels.shape() == Shape{count, 2});
+    REQUIRE(sample.mask_prompt.shape() == Shape{count, 1, 16, 16});
+    // The first object and the view are those of the one-object sample.
+    Sample first = one_object.sample(index, 1, {PromptKind::box, true});
+    CHECK(same(sample.image, first.image));
+    CHECK(same(sample.masks.narrow(0, 0, 1), first.masks));
+    CHECK(sample.objects.front() == first.objects.front());
+    for (int64_t k = 0; k < count; ++k) {
+      // Each box is its own object's bounding box: it holds the object and touches it on all four sides.
+      std::vector<float> corners = sample.point_coords.select(0, k).contiguous().to_vector<float>();
+      std::vector<float> object = sample.masks.select(0, k).contiguous().to_vector<float>();
+      float x0 = 64, y0 = 64, x1 = -1, y1 = -1;
+      for (int64_t y = 0; y < 64; ++y) {
+        for (int64_t x = 0; x < 64; ++x) {
+          if (object[y * 64 + x] < 0.5f) continue;
+          x0 = std::min<float>(x0, x), x1 = std::max<float>(x1, x);
+          y0 = std::min<float>(y0, y), y1 = std::max<float>(y1, y);
+        }
+      }
+      INFO("sample " << index << " object " << k);
+      CHECK(std::vector<float>{x0, y0, x1, y1} == corners);
+    }
+  }
+  CHECK(several > dataset.size() / 2);  // procedural images have 3 to 6 objects
+
+  BatchLoader loader(dataset, 4, 0);
+  Batch batch = loader.next();
+  const int64_t objects = batch.masks.size(0);
+  REQUIRE(static_cast<int64_t>(batch.object_images.size()) == objects);
+  CHECK(batch.point_coords.size(0) == objects);
+  CHECK(batch.point_labels.size(0) == objects);
+  CHECK(batch.images.size(0) == 4);
+  CHECK(std::is_sorted(batch.object_images.begin(), batch.object_images.end()));
+  CHECK(batch.object_images.front() == 0);
+  CHECK(batch.object_images.back() == 3);
 }
 
 TEST_CASE("batch loader: the same batches with 0, 1 or 3 workers, and after a resume", "[data]") {
