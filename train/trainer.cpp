@@ -210,6 +210,14 @@ Trainer::Trainer(TrainConfig config, TrainerOptions options) : state_(std::make_
     s.student = sam2::build_sam2(c.model.config, c.model.checkpoint, &init);
   }
   s.student->eval();
+  // SAM 2 trains in train mode, where a single-mask output is the first mask token's; eval mode swaps in
+  // the most stable multimask output (dynamic_multimask_via_stability), an inference heuristic that would
+  // hand box prompts' gradients to the click tokens. The models otherwise stay in eval mode (no dropout
+  // or drop path), so the distillation pair stays deterministic; the teacher's outputs follow the same
+  // rule so that output KD compares the same token.
+  for (sam2::SAM2Base* model : {s.teacher.get(), s.student.get()}) {
+    model->sam_mask_decoder->dynamic_multimask_via_stability_enabled = false;
+  }
   std::vector<std::string> kd_names;
   for (const KdLayerSite& site : c.loss.kd_layer) {
     kd_names.push_back(site.site);

@@ -64,6 +64,26 @@ TEST_CASE("trainer: two micro-batches of 1 accumulate the gradients of one batch
   CHECK(gradient_error <= 1e-4);
 }
 
+TEST_CASE("trainer: a box prompt trains the first mask token, as SAM 2's train mode does", "[train][trainer]") {
+  // The random micro model's masks are unstable, so eval mode's dynamic multimask choice would answer
+  // a box with a click token and train that instead; training must leave the tokens 1-3 alone.
+  Trainer trainer(micro_config({"data.box_probability=1", "loss.lambda_output=0.5"}),
+                  options_for(fresh_dir("trainer_box_token")));
+  REQUIRE_FALSE(trainer.step().skipped);
+  std::map<std::string, double> norms;
+  for (const auto& [name, parameter] : trainer.student().named_parameters()) {
+    if (!name.starts_with("sam_mask_decoder.output_hypernetworks_mlps.")) continue;
+    const std::string token = name.substr(std::string("sam_mask_decoder.output_hypernetworks_mlps.").size(), 1);
+    const Tensor gradient = parameter.grad();
+    norms[token] += gradient.defined() ? sum(mul(gradient, gradient)).item() : 0.0;
+  }
+  REQUIRE(norms.size() == 4);
+  CHECK(norms["0"] > 0.0);
+  CHECK(norms["1"] == 0.0);
+  CHECK(norms["2"] == 0.0);
+  CHECK(norms["3"] == 0.0);
+}
+
 TEST_CASE("trainer: bits held at a bound for stuck_bits_steps steps raise a warning naming the site",
           "[train][trainer]") {
   // Starting at the minimum with a strong penalty, every site stays at 2 bits.
