@@ -34,20 +34,28 @@ ParamGroups build_param_groups(nn::Module& student, const std::vector<std::pair<
                                const std::vector<Tensor>& quantizer_steps, const OptimizerSettings& settings) {
   ParamGroups result;
   const int64_t depths = settings.layer_decay < 1.0 ? trunk_block_count(student) + 2 : 1;
+  // With optim.vision_lr_scale != 1 each depth splits again: the image encoder's parameters, then the rest.
+  const int64_t parts = settings.vision_lr_scale != 1.0 ? 2 : 1;
   std::vector<ParamGroup> weights, biases;
   for (int64_t level = 0; level < depths; ++level) {
-    const double scale = std::pow(settings.layer_decay, static_cast<double>(level));
-    const std::string suffix = depths > 1 ? "/decay" + std::to_string(level) : "";
-    weights.push_back({"weights" + suffix, {}, settings.weights.lr * scale, settings.weights.weight_decay});
-    biases.push_back(
-        {"biases_norms" + suffix, {}, settings.biases_norms.lr * scale, settings.biases_norms.weight_decay});
+    for (int64_t part = 0; part < parts; ++part) {
+      const bool vision = part == 1;
+      const double scale =
+          std::pow(settings.layer_decay, static_cast<double>(level)) * (vision ? settings.vision_lr_scale : 1.0);
+      const std::string suffix =
+          (depths > 1 ? "/decay" + std::to_string(level) : std::string()) + (vision ? "/vision" : "");
+      weights.push_back({"weights" + suffix, {}, settings.weights.lr * scale, settings.weights.weight_decay});
+      biases.push_back(
+          {"biases_norms" + suffix, {}, settings.biases_norms.lr * scale, settings.biases_norms.weight_decay});
+    }
   }
   ParamGroup bit_group{"bits", {}, settings.bits.lr, settings.bits.weight_decay};
   ParamGroup steps{"quantizer_steps", {}, settings.weights.lr, 0.0};
   for (const auto& [name, tensor] : student.named_parameters()) {
     if (!tensor.requires_grad()) continue;
     const int64_t level = depths > 1 ? depths - 1 - layer_depth(name, depths - 2) : 0;
-    (tensor.dim() >= 2 ? weights : biases)[level].params.emplace_back(name, tensor);
+    const int64_t part = parts > 1 && name.starts_with("image_encoder.") ? 1 : 0;
+    (tensor.dim() >= 2 ? weights : biases)[level * parts + part].params.emplace_back(name, tensor);
   }
   bit_group.params = bits;
   size_t step_index = 0;
@@ -55,7 +63,7 @@ ParamGroups build_param_groups(nn::Module& student, const std::vector<std::pair<
     steps.params.emplace_back("quantizer step " + std::to_string(step_index++), tensor);
   }
   std::vector<ParamGroup*> ordered;
-  for (int64_t level = 0; level < depths; ++level) ordered.insert(ordered.end(), {&weights[level], &biases[level]});
+  for (size_t group = 0; group < weights.size(); ++group) ordered.insert(ordered.end(), {&weights[group], &biases[group]});
   ordered.insert(ordered.end(), {&bit_group, &steps});
   for (ParamGroup* group : ordered) {
     if (group->params.empty()) continue;

@@ -3,7 +3,9 @@
 // ("weights"), its 1-D parameters (biases, norms, embeddings of one row: "biases_norms"), the bit
 // variables ("bits") and the quantizers' learned steps ("quantizer_steps", the weights' lr, no
 // weight decay), each with its own lr and weight decay. With optim.layer_decay < 1 the first two
-// are split by trunk depth (docs/training.md), the top first, so that group 0 keeps the configured lr.
+// are split by trunk depth (docs/training.md), the top first, so that group 0 keeps the configured lr;
+// with optim.vision_lr_scale != 1 each of those splits again into the image encoder's parameters
+// (lr times the scale, SAM 2's vision_lr) after the rest.
 #include <memory>
 #include <optional>
 #include <string>

@@ -88,6 +88,7 @@ ConfigSchema make_schema() {
       {"optim.clip_norm", Kind::number},
       {"optim.bits_clip_norm", Kind::number},
       {"optim.layer_decay", Kind::number},
+      {"optim.vision_lr_scale", Kind::number},
       {"schedule", Kind::table},
       {"schedule.type", Kind::string},
       {"schedule.warmup_steps", Kind::integer},
@@ -359,6 +360,8 @@ void read_optimizer(const Reader& r, OptimizerSettings& optim) {
   r.require(optim.bits_clip_norm >= 0.0, "optim.bits_clip_norm", "must be >= 0 (0 disables clipping)");
   r.read("optim.layer_decay", optim.layer_decay);
   r.require(optim.layer_decay > 0.0 && optim.layer_decay <= 1.0, "optim.layer_decay", "must lie in (0, 1]");
+  r.read("optim.vision_lr_scale", optim.vision_lr_scale);
+  r.require(optim.vision_lr_scale > 0.0, "optim.vision_lr_scale", "must be > 0");
   for (auto [name, group] : {std::pair{"weights", &optim.weights}, std::pair{"biases_norms", &optim.biases_norms},
                              std::pair{"bits", &optim.bits}}) {
     std::string prefix = fmt::format("optim.{}.", name);
@@ -579,6 +582,7 @@ std::string TrainConfig::to_toml() const {
   w.number("clip_norm", optim.clip_norm);
   w.number("bits_clip_norm", optim.bits_clip_norm);
   w.number("layer_decay", optim.layer_decay);
+  w.number("vision_lr_scale", optim.vision_lr_scale);
   for (auto [name, group] : {std::pair{"weights", &optim.weights}, std::pair{"biases_norms", &optim.biases_norms},
                              std::pair{"bits", &optim.bits}}) {
     w.section(fmt::format("optim.{}", name));

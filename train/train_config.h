@@ -61,6 +61,7 @@
 //   clip_norm = 1.0                      # weights and biases/norms together; 0 disables
 //   bits_clip_norm = 1.0                 # the bit variables, separately; 0 disables
 //   layer_decay = 1.0                    # layer-wise lr decay per block from the top; 1 disables
+//   vision_lr_scale = 1.0                # the image encoder's lr relative to the rest (SAM 2's vision_lr)
 //   [optim.weights]
 //   lr = 1e-05
 //   weight_decay = 0.01
@@ -214,6 +215,7 @@ struct OptimizerSettings {
   double clip_norm = 1.0;
   double bits_clip_norm = 1.0;
   double layer_decay = 1.0;
+  double vision_lr_scale = 1.0;
   ParamGroupSettings weights{1e-5, 0.01};
   ParamGroupSettings biases_norms{1e-5, 0.0};
   ParamGroupSettings bits{0.01, 0.0};

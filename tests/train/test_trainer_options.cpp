@@ -107,10 +107,32 @@ TEST_CASE("trainer: bits held at a bound for stuck_bits_steps steps raise a warn
 }  // namespace qatd::train
 
 namespace qatd::train {
+namespace {
+
+// Plain SGD without momentum, weight decay or clipping moves each parameter by -lr * gradient, so the
+// lr a parameter got is -sum(delta * g) / sum(g * g); each must be 0.01 times its expected scale.
+void check_lrs(std::map<std::string, Tensor>& parameters, std::map<std::string, std::vector<double>>& before,
+               const std::vector<std::string>& names, const std::vector<double>& expected_scale, const char* what) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::vector<double> after = parameters[names[i]].to(DType::f64).to_vector<double>();
+    const std::vector<double> gradient = parameters[names[i]].grad().to(DType::f64).to_vector<double>();
+    double moved = 0.0, squared = 0.0;
+    for (size_t j = 0; j < after.size(); ++j) {
+      moved -= (after[j] - before[names[i]][j]) * gradient[j];
+      squared += gradient[j] * gradient[j];
+    }
+    REQUIRE(squared > 0.0);
+    const double lr = moved / squared, expected = 0.01 * expected_scale[i];
+    const double error = std::abs(lr - expected) / expected;
+    std::printf("%s: %-58s lr %.6g, expected %.6g, relative error %.2e (tolerance 1e-3)\n", what, names[i].c_str(),
+                lr, expected, error);
+    CHECK(error <= 1e-3);
+  }
+}
+
+}  // namespace
 
 TEST_CASE("trainer: layer-wise lr decay scales each trunk block's lr by decay^(blocks - k)", "[train][trainer]") {
-  // Plain SGD without momentum, weight decay or clipping: each parameter moves by -lr * gradient,
-  // so the lr a parameter got is -sum(delta * g) / sum(g * g).
   Trainer trainer(micro_config({"optim.type=sgd", "optim.momentum=0", "optim.weights.weight_decay=0",
                                 "optim.clip_norm=0", "optim.bits_clip_norm=0", "optim.layer_decay=0.5",
                                 "optim.weights.lr=0.01", "schedule.type=constant", "train.steps=1",
@@ -132,21 +154,29 @@ TEST_CASE("trainer: layer-wise lr decay scales each trunk block's lr by decay^(b
   REQUIRE(blocks == 6);
   REQUIRE_FALSE(trainer.step().skipped);
   const std::vector<double> expected_scale = {std::pow(0.5, blocks + 1), std::pow(0.5, blocks), 0.5, 1.0};
-  for (size_t i = 0; i < names.size(); ++i) {
-    const std::vector<double> after = parameters[names[i]].to(DType::f64).to_vector<double>();
-    const std::vector<double> gradient = parameters[names[i]].grad().to(DType::f64).to_vector<double>();
-    double moved = 0.0, squared = 0.0;
-    for (size_t j = 0; j < after.size(); ++j) {
-      moved -= (after[j] - before[names[i]][j]) * gradient[j];
-      squared += gradient[j] * gradient[j];
-    }
-    REQUIRE(squared > 0.0);
-    const double lr = moved / squared, expected = 0.01 * expected_scale[i];
-    const double error = std::abs(lr - expected) / expected;
-    std::printf("layer decay: %-58s lr %.6g, expected %.6g, relative error %.2e (tolerance 1e-3)\n", names[i].c_str(),
-                lr, expected, error);
-    CHECK(error <= 1e-3);
-  }
+  check_lrs(parameters, before, names, expected_scale, "layer decay");
 }
+
+TEST_CASE("trainer: optim.vision_lr_scale scales the image encoder's lr, with layer decay on top",
+          "[train][trainer]") {
+  Trainer trainer(micro_config({"optim.type=sgd", "optim.momentum=0", "optim.weights.weight_decay=0",
+                                "optim.clip_norm=0", "optim.bits_clip_norm=0", "optim.layer_decay=0.5",
+                                "optim.vision_lr_scale=0.25", "optim.weights.lr=0.01", "schedule.type=constant",
+                                "train.steps=1", "train.checkpoint_every=0"}),
+                  options_for(fresh_dir("trainer_vision_lr")));
+  const std::vector<std::string> names = {"image_encoder.trunk.blocks.5.mlp.layers.0.weight",
+                                          "image_encoder.neck.convs.0.conv.weight",
+                                          "sam_mask_decoder.transformer.layers.0.mlp.layers.0.weight"};
+  std::map<std::string, Tensor> parameters;
+  for (const auto& [name, parameter] : trainer.student().named_parameters()) parameters[name] = parameter;
+  std::map<std::string, std::vector<double>> before;
+  for (const std::string& name : names) {
+    REQUIRE(parameters.count(name));
+    before[name] = parameters[name].to(DType::f64).to_vector<double>();
+  }
+  REQUIRE_FALSE(trainer.step().skipped);
+  check_lrs(parameters, before, names, {0.5 * 0.25, 0.25, 1.0}, "vision lr");
+}
+
 
 }  // namespace qatd::train
