@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "engine/autograd/grad_mode.h"
 #include "engine/error.h"
@@ -63,11 +64,14 @@ Answer answer(sam2::SAM2Base& model, const ImageEmbedding& embedding, const Tens
   return {gt(outputs.high_res_masks.squeeze(1), 0.0).contiguous(), amax(outputs.ious, {1}).to_vector<float>()};
 }
 
+// A score, or null where there is none (the teacher's, without a teacher).
+nlohmann::json score(double value) { return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value); }
+
 nlohmann::json scores_json(const PromptScores& scores) {
   return {{"prompts", scores.prompts},
           {"miou_gt", scores.miou_gt},
-          {"miou_teacher", scores.miou_teacher},
-          {"miou_vs_teacher", scores.miou_vs_teacher},
+          {"miou_teacher", score(scores.miou_teacher)},
+          {"miou_vs_teacher", score(scores.miou_vs_teacher)},
           {"miou_float_student", scores.miou_float_student},
           {"iou_pred_mae", scores.iou_pred_mae}};
 }
@@ -86,19 +90,21 @@ nlohmann::json EvaluationResult::to_json() const {
   document["teacher_bytes"] = teacher_bytes;
   document["compression"] = model_bytes > 0 ? static_cast<double>(teacher_bytes) / static_cast<double>(model_bytes) : 0.0;
   document["bits"] = bits;
+  document["has_teacher"] = has_teacher;
   return document;
 }
 
-EvaluationResult evaluate(sam2::SAM2Base& teacher, sam2::SAM2Base& student, quant::QuantizedModel& quantized,
+EvaluationResult evaluate(sam2::SAM2Base* teacher, sam2::SAM2Base& student, quant::QuantizedModel& quantized,
                           const data::SegmentationDataset& validation, const EvaluationOptions& options) {
   NoGradGuard no_grad;
-  teacher.eval();
+  if (teacher) teacher->eval();
   student.eval();
   quantized.train(false);
   quantized.bits().freeze();
   quantized.set_enabled(true);
 
   EvaluationResult result;
+  result.has_teacher = teacher != nullptr;
   result.bits = quantized.bits().integer_bits();
   double weighted_bits = 0.0, activation_bits = 0.0;
   int64_t elements = 0, activation_sites = 0;
@@ -143,7 +149,7 @@ EvaluationResult evaluate(sam2::SAM2Base& teacher, sam2::SAM2Base& student, quan
     ++result.images;
     result.objects += objects;
     Tensor input = image.image.unsqueeze(0);
-    ImageEmbedding teacher_embedding = embed_image(teacher, input);
+    ImageEmbedding teacher_embedding = teacher ? embed_image(*teacher, input) : ImageEmbedding{};
     ImageEmbedding student_embedding = embed_image(student, input);
     quantized.set_enabled(false);
     ImageEmbedding float_embedding = embed_image(student, input);
@@ -164,16 +170,20 @@ EvaluationResult evaluate(sam2::SAM2Base& teacher, sam2::SAM2Base& student, quan
         {true, {from_vector(box_coords, {objects, 2, 2}), from_vector(box_labels, {objects, 2})}}};
     for (const auto& [is_box, prompt] : prompts) {
       const auto& [coords, labels] = prompt;
-      Answer from_teacher = answer(teacher, teacher_embedding, coords, labels);
+      // Without a teacher its scores are NaN (null in the JSON) and its overlay panel shows no mask.
+      const double no_score = std::numeric_limits<double>::quiet_NaN();
+      Answer from_teacher = teacher ? answer(*teacher, teacher_embedding, coords, labels) : Answer{};
       Answer from_student = answer(student, student_embedding, coords, labels);
       quantized.set_enabled(false);
       Answer from_float = answer(student, float_embedding, coords, labels);
       quantized.set_enabled(true);
       for (int64_t k = 0; k < objects; ++k) {
         const Tensor& truth = image.masks[k];
-        Tensor student_mask = from_student.masks.select(0, k), teacher_mask = from_teacher.masks.select(0, k);
+        Tensor student_mask = from_student.masks.select(0, k);
+        Tensor teacher_mask = teacher ? from_teacher.masks.select(0, k) : zeros(truth.shape(), DType::boolean);
         const double student_iou = mask_iou(student_mask, truth);
-        const double scores[] = {student_iou, mask_iou(teacher_mask, truth), mask_iou(student_mask, teacher_mask),
+        const double scores[] = {student_iou, teacher ? mask_iou(teacher_mask, truth) : no_score,
+                                 teacher ? mask_iou(student_mask, teacher_mask) : no_score,
                                  mask_iou(from_float.masks.select(0, k), truth),
                                  std::abs(from_student.predicted_iou[k] - student_iou)};
         for (ScoreSums* sums : {&all, is_box ? &box : &point}) {
@@ -202,7 +212,7 @@ CheckpointEvaluation evaluate_checkpoint(const TrainConfig& config, const std::s
   data::SegmentationDataset validation(data::make_image_source(config), config.data, data::Split::validation,
                                        data::mask_prompt_size(*models.student));
   CheckpointEvaluation evaluation;
-  evaluation.result = evaluate(*models.teacher, *models.student, *models.quantized, validation, options);
+  evaluation.result = evaluate(models.teacher.get(), *models.student, *models.quantized, validation, options);
   evaluation.document = evaluation.result.to_json();
   evaluation.document["checkpoint"] = checkpoint;
   evaluation.document["step"] = models.step;

@@ -36,8 +36,8 @@ namespace qatd::train {
 struct PromptScores {
   int64_t prompts = 0;
   double miou_gt = 0.0;            // quantized student vs ground truth
-  double miou_teacher = 0.0;       // teacher vs ground truth
-  double miou_vs_teacher = 0.0;    // quantized student vs teacher masks
+  double miou_teacher = 0.0;       // teacher vs ground truth; NaN without a teacher
+  double miou_vs_teacher = 0.0;    // quantized student vs teacher masks; NaN without a teacher
   double miou_float_student = 0.0; // the student without quantization vs ground truth
   double iou_pred_mae = 0.0;       // |the student's predicted IoU - its IoU against the ground truth|
 };
@@ -56,9 +56,10 @@ struct EvaluationResult {
   std::map<std::string, int64_t> bits;            // site -> integer bits
   std::map<std::string, int64_t> weight_elements; // weight site -> elements, for weighting
   std::vector<EvaluationOverlay> overlays;
+  bool has_teacher = true;  // false for a from-scratch run: no teacher was trained against
 
   // The JSON `qatd eval --json` writes: every field above (scores of `all` at the top level, the
-  // per-prompt ones under "prompts"), plus compression = teacher_bytes / model_bytes.
+  // per-prompt ones under "prompts"; NaN scores as null), plus compression = teacher_bytes / model_bytes.
   nlohmann::json to_json() const;
 };
 
@@ -66,9 +67,9 @@ struct EvaluationOptions {
   int64_t overlays = 4;  // the first objects' box predictions drawn for the report
 };
 
-// `student` carries `quantized` (the plan applied to it). Leaves the quantizers enabled, in eval
-// mode, with the bits frozen.
-EvaluationResult evaluate(sam2::SAM2Base& teacher, sam2::SAM2Base& student, quant::QuantizedModel& quantized,
+// `student` carries `quantized` (the plan applied to it); `teacher` may be null (a from-scratch run).
+// Leaves the quantizers enabled, in eval mode, with the bits frozen.
+EvaluationResult evaluate(sam2::SAM2Base* teacher, sam2::SAM2Base& student, quant::QuantizedModel& quantized,
                           const data::SegmentationDataset& validation, const EvaluationOptions& options = {});
 
 struct CheckpointEvaluation {

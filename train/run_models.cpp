@@ -9,8 +9,10 @@ namespace qatd::train {
 RunModels load_run_models(const TrainConfig& config, const std::string& checkpoint) {
   RunModels models;
   Generator init(static_cast<uint64_t>(config.seed));
-  models.teacher = sam2::build_sam2(config.model.config, config.model.teacher_checkpoint_or_student(), &init);
-  models.teacher->eval();
+  if (!config.train.from_scratch) {
+    models.teacher = sam2::build_sam2(config.model.config, config.model.teacher_checkpoint_or_student(), &init);
+    models.teacher->eval();
+  }
   const bool training = is_training_checkpoint(checkpoint);
   std::optional<TrainingCheckpoint> saved;
   if (training) {

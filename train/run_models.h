@@ -2,7 +2,8 @@
 // The teacher and the quantized student of a run, rebuilt from its config and a checkpoint, for
 // `qatd eval`, `qatd sweep` and `qatd demo`. The checkpoint is a training checkpoint (student
 // weights, learned bits and quantizer state; training_checkpoint.h) or any model checkpoint qatd
-// reads (then the plan starts from its bits_init). With train.from_scratch the student has no plan.
+// reads (then the plan starts from its bits_init). With train.from_scratch the student has no plan and
+// there is no teacher (it trained against none).
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,7 +15,7 @@
 namespace qatd::train {
 
 struct RunModels {
-  std::unique_ptr<sam2::SAM2Base> teacher;
+  std::unique_ptr<sam2::SAM2Base> teacher;  // null with train.from_scratch
   std::unique_ptr<sam2::SAM2Base> student;
   std::optional<quant::QuantizedModel> quantized;
   int64_t step = 0;  // the training checkpoint's step; 0 for a model checkpoint

@@ -1,5 +1,7 @@
 // qatd eval's measurements on the SAM 2 micro model: a student that is the teacher scores exactly like
 // it; a 2-bit student differs from it and is smaller.
+#include <cmath>
+
 #include <catch2/catch.hpp>
 
 #include "models/sam2/build_sam.h"
@@ -38,7 +40,7 @@ TEST_CASE("evaluation: the student is the teacher with quantization off -> mIoU 
   data::SegmentationDataset validation(
       std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
       data::Split::validation, 32);
-  EvaluationResult result = evaluate(*models.teacher, *models.student, quantized, validation, {.overlays = 2});
+  EvaluationResult result = evaluate(models.teacher.get(), *models.student, quantized, validation, {.overlays = 2});
   INFO("miou_gt " << result.all.miou_gt << ", miou_teacher " << result.all.miou_teacher);
   CHECK(result.images == 2);
   CHECK(result.all.prompts == 2 * result.objects);
@@ -68,7 +70,7 @@ TEST_CASE("evaluation: a 2-bit student departs from the teacher and is smaller",
   data::SegmentationDataset validation(
       std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
       data::Split::validation, 32);
-  EvaluationResult result = evaluate(*models.teacher, *models.student, quantized, validation, {.overlays = 0});
+  EvaluationResult result = evaluate(models.teacher.get(), *models.student, quantized, validation, {.overlays = 0});
   INFO("miou_vs_teacher " << result.all.miou_vs_teacher << ", avg_weight_bits " << result.avg_weight_bits
                           << ", model_bytes " << result.model_bytes << " of " << result.teacher_bytes);
   CHECK(result.all.miou_vs_teacher < 1.0);
@@ -81,6 +83,27 @@ TEST_CASE("evaluation: a 2-bit student departs from the teacher and is smaller",
   CHECK(result.model_bytes < result.teacher_bytes / 4);
   CHECK(result.export_bytes > result.model_bytes);
   CHECK(quantized.bits().frozen());
+}
+
+TEST_CASE("evaluation: without a teacher (a from-scratch run) its scores are null and the summary says so",
+          "[train][eval]") {
+  MicroPair models = micro_pair();
+  quant::QuantizedModel quantized = quant::apply_plan(*models.student, quant::QuantizationPlan{});
+  DataSettings settings = validation_settings();
+  data::SegmentationDataset validation(
+      std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
+      data::Split::validation, 32);
+  EvaluationResult result = evaluate(nullptr, *models.student, quantized, validation, {.overlays = 1});
+  CHECK_FALSE(result.has_teacher);
+  CHECK(std::isnan(result.all.miou_teacher));
+  CHECK(std::isnan(result.box.miou_vs_teacher));
+  CHECK(result.all.miou_gt == result.all.miou_float_student);
+  REQUIRE(result.overlays.size() == 1);
+  nlohmann::json document = result.to_json();
+  CHECK(document["miou_teacher"].is_null());
+  CHECK(document["prompts"]["point"]["miou_vs_teacher"].is_null());
+  CHECK(document["has_teacher"] == false);
+  CHECK(document["miou_gt"].is_number());
 }
 
 }  // namespace qatd::train

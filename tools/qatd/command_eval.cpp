@@ -26,8 +26,9 @@ data.images, and key=value arguments override any key (e.g. data.validation_coun
 
 OUT.json holds miou_gt, miou_teacher, miou_vs_teacher, miou_float_student, iou_pred_mae (all
 prompts; per prompt under "prompts"), avg_weight_bits, avg_act_bits, model_bytes, export_bytes,
-teacher_bytes, compression and bits (site -> integer bits). --report writes HTML (or Markdown for
-a .md path) with bar charts of the bits and overlay pictures.
+teacher_bytes, compression and bits (site -> integer bits). A train.from_scratch config has no
+teacher: its scores are null and has_teacher is false. --report writes HTML (or Markdown for a .md
+path) with bar charts of the bits and overlay pictures.
 
 )";
 

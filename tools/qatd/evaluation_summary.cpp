@@ -26,9 +26,14 @@ void print_evaluation_summary(std::FILE* out, const train::EvaluationResult& res
   };
   line("quantized student", &train::PromptScores::miou_gt);
   line("float student", &train::PromptScores::miou_float_student);
-  line("teacher", &train::PromptScores::miou_teacher);
-  std::fprintf(out, "student vs teacher mIoU %.4f, IoU prediction MAE %.4f\n", result.all.miou_vs_teacher,
-               result.all.iou_pred_mae);
+  if (result.has_teacher) {
+    line("teacher", &train::PromptScores::miou_teacher);
+    std::fprintf(out, "student vs teacher mIoU %.4f, IoU prediction MAE %.4f\n", result.all.miou_vs_teacher,
+                 result.all.iou_pred_mae);
+  } else {
+    std::fprintf(out, "  teacher: none (a from-scratch run trains against none); IoU prediction MAE %.4f\n",
+                 result.all.iou_pred_mae);
+  }
   const double compression =
       result.model_bytes > 0 ? static_cast<double>(result.teacher_bytes) / static_cast<double>(result.model_bytes) : 0.0;
   std::fprintf(out, "average bits: weights %.2f, activations %.2f; model %.1f KB (packed) vs teacher %.1f KB: %.2fx\n",

@@ -1,6 +1,6 @@
 #pragma once
-// Training and validation samples from any ImageSource: one image, one of its objects and the prompts
-// for it, in the model's input space (S = data.image_size).
+// Training and validation samples from any ImageSource: one image, one or more of its objects and a
+// prompt for each, in the model's input space (S = data.image_size).
 //
 // - Split: a seeded permutation of the source's items; the first data.validation_count are validation,
 //   the rest training. The procedural source has no files, so its validation items are extra ones

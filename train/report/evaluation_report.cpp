@@ -35,7 +35,8 @@ struct Row {
 };
 
 std::vector<Row> summary_rows(const EvaluationResult& result) {
-  auto scores = [](const PromptScores& s) {
+  auto scores = [&](const PromptScores& s) {
+    if (!result.has_teacher) return fmt::format("{:.4f} / {:.4f} / none; none", s.miou_gt, s.miou_float_student);
     return fmt::format("{:.4f} / {:.4f} / {:.4f} / {:.4f}", s.miou_gt, s.miou_float_student, s.miou_teacher,
                        s.miou_vs_teacher);
   };
