@@ -3,7 +3,9 @@
 // float32 within f16's rounding), and a bad --dtype is named.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "engine/engine.h"
 #include "engine/io/safetensors.h"
