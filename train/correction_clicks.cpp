@@ -1,6 +1,5 @@
 #include "train/correction_clicks.h"
 
-#include "engine/autograd/grad_mode.h"
 #include "engine/error.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/shape_ops.h"
@@ -27,22 +26,23 @@ CorrectionRun correction_steps(sam2::SAM2Base& model, const sam2::ImageFeatures&
   std::vector<sam2::SamOutputs>& steps = run.steps;
   sam2::PointInputs& points = run.points;
   steps.reserve(static_cast<size_t>(options.clicks));
+  // The objects' masks, the same for every step.
+  const Tensor inside = gt(targets.detach(), 0.0);
+  std::vector<Tensor> object_targets;
+  for (int64_t n = 0; n < objects; ++n) object_targets.push_back(inside.select(0, n).contiguous());
   const sam2::SamOutputs* previous = &first;
   for (int64_t step = 0; step < options.clicks; ++step) {
     // One draw per step decides for the whole batch, as the official trainer does.
     const bool from_target = generator.uniform() < options.from_target;
     std::vector<float> coords;
     std::vector<int32_t> labels;
-    {
-      NoGradGuard no_grad;
-      Tensor predicted = gt(previous->high_res_masks.detach().squeeze(1), 0.0);
-      Tensor inside = gt(targets.detach(), 0.0);
-      for (int64_t n = 0; n < objects; ++n) {
-        data::Click click = data::correction_click(
-            predicted.select(0, n).contiguous(), inside.select(0, n).contiguous(), from_target ? 1.0 : 0.0, generator);
-        coords.insert(coords.end(), {click.x, click.y});
-        labels.push_back(click.label);
-      }
+    const Tensor predicted = gt(previous->high_res_masks.detach().squeeze(1), 0.0);
+    for (int64_t n = 0; n < objects; ++n) {
+      data::Click click = data::correction_click(predicted.select(0, n).contiguous(),
+                                                 object_targets[static_cast<size_t>(n)], from_target ? 1.0 : 0.0,
+                                                 generator);
+      coords.insert(coords.end(), {click.x, click.y});
+      labels.push_back(click.label);
     }
     points = sam2::PointInputs{cat({points.point_coords, from_vector(coords, {objects, 1, 2})}, 1),
                                cat({points.point_labels, from_vector(labels, {objects, 1})}, 1)};

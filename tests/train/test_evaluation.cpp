@@ -22,6 +22,14 @@ DataSettings validation_settings() {
   return settings;
 }
 
+// Two procedural validation images at 128 x 128.
+data::SegmentationDataset validation_set() {
+  DataSettings settings = validation_settings();
+  return data::SegmentationDataset(
+      std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
+      data::Split::validation, 32);
+}
+
 struct MicroPair {
   std::unique_ptr<sam2::SAM2Base> teacher, student;
 };
@@ -36,10 +44,7 @@ MicroPair micro_pair() {
 TEST_CASE("evaluation: the student is the teacher with quantization off -> mIoU 1.0 against it", "[train][eval]") {
   MicroPair models = micro_pair();
   quant::QuantizedModel quantized = quant::apply_plan(*models.student, quant::QuantizationPlan{});
-  DataSettings settings = validation_settings();
-  data::SegmentationDataset validation(
-      std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
-      data::Split::validation, 32);
+  data::SegmentationDataset validation = validation_set();
   EvaluationResult result = evaluate(models.teacher.get(), *models.student, quantized, validation, {.overlays = 2});
   INFO("miou_gt " << result.all.miou_gt << ", miou_teacher " << result.all.miou_teacher);
   CHECK(result.images == 2);
@@ -66,10 +71,7 @@ TEST_CASE("evaluation: the student is the teacher with quantization off -> mIoU 
 TEST_CASE("evaluation: a 2-bit student departs from the teacher and is smaller", "[train][eval]") {
   MicroPair models = micro_pair();
   quant::QuantizedModel quantized = quant::apply_plan(*models.student, quant::QuantizationPlan::uniform_weights(2, true));
-  DataSettings settings = validation_settings();
-  data::SegmentationDataset validation(
-      std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
-      data::Split::validation, 32);
+  data::SegmentationDataset validation = validation_set();
   EvaluationResult result = evaluate(models.teacher.get(), *models.student, quantized, validation, {.overlays = 0});
   INFO("miou_vs_teacher " << result.all.miou_vs_teacher << ", avg_weight_bits " << result.avg_weight_bits
                           << ", model_bytes " << result.model_bytes << " of " << result.teacher_bytes);
@@ -89,10 +91,7 @@ TEST_CASE("evaluation: without a teacher (a from-scratch run) its scores are nul
           "[train][eval]") {
   MicroPair models = micro_pair();
   quant::QuantizedModel quantized = quant::apply_plan(*models.student, quant::QuantizationPlan{});
-  DataSettings settings = validation_settings();
-  data::SegmentationDataset validation(
-      std::make_shared<data::ProceduralShapes>(settings.count + settings.validation_count, 128, 0), settings,
-      data::Split::validation, 32);
+  data::SegmentationDataset validation = validation_set();
   EvaluationResult result = evaluate(nullptr, *models.student, quantized, validation, {.overlays = 1});
   CHECK_FALSE(result.has_teacher);
   CHECK(std::isnan(result.all.miou_teacher));

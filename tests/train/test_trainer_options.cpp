@@ -109,16 +109,32 @@ TEST_CASE("trainer: bits held at a bound for stuck_bits_steps steps raise a warn
 namespace qatd::train {
 namespace {
 
+// The named parameters of the student and their values before a step.
+struct Snapshot {
+  std::map<std::string, Tensor> parameters;
+  std::map<std::string, std::vector<double>> before;
+};
+
+Snapshot snapshot(Trainer& trainer, const std::vector<std::string>& names) {
+  Snapshot taken;
+  for (const auto& [name, parameter] : trainer.student().named_parameters()) taken.parameters[name] = parameter;
+  for (const std::string& name : names) {
+    REQUIRE(taken.parameters.count(name));
+    taken.before[name] = taken.parameters[name].to(DType::f64).to_vector<double>();
+  }
+  return taken;
+}
+
 // Plain SGD without momentum, weight decay or clipping moves each parameter by -lr * gradient, so the
 // lr a parameter got is -sum(delta * g) / sum(g * g); each must be 0.01 times its expected scale.
-void check_lrs(std::map<std::string, Tensor>& parameters, std::map<std::string, std::vector<double>>& before,
-               const std::vector<std::string>& names, const std::vector<double>& expected_scale, const char* what) {
+void check_lrs(Snapshot& taken, const std::vector<std::string>& names, const std::vector<double>& expected_scale,
+               const char* what) {
   for (size_t i = 0; i < names.size(); ++i) {
-    const std::vector<double> after = parameters[names[i]].to(DType::f64).to_vector<double>();
-    const std::vector<double> gradient = parameters[names[i]].grad().to(DType::f64).to_vector<double>();
+    const std::vector<double> after = taken.parameters[names[i]].to(DType::f64).to_vector<double>();
+    const std::vector<double> gradient = taken.parameters[names[i]].grad().to(DType::f64).to_vector<double>();
     double moved = 0.0, squared = 0.0;
     for (size_t j = 0; j < after.size(); ++j) {
-      moved -= (after[j] - before[names[i]][j]) * gradient[j];
+      moved -= (after[j] - taken.before[names[i]][j]) * gradient[j];
       squared += gradient[j] * gradient[j];
     }
     REQUIRE(squared > 0.0);
@@ -142,19 +158,13 @@ TEST_CASE("trainer: layer-wise lr decay scales each trunk block's lr by decay^(b
                                           "image_encoder.trunk.blocks.0.mlp.layers.0.weight",
                                           "image_encoder.trunk.blocks.5.mlp.layers.0.weight",
                                           "sam_mask_decoder.transformer.layers.0.mlp.layers.0.weight"};
-  std::map<std::string, Tensor> parameters;
-  for (const auto& [name, parameter] : trainer.student().named_parameters()) parameters[name] = parameter;
-  std::map<std::string, std::vector<double>> before;
-  for (const std::string& name : names) {
-    REQUIRE(parameters.count(name));
-    before[name] = parameters[name].to(DType::f64).to_vector<double>();
-  }
+  Snapshot taken = snapshot(trainer, names);
   int64_t blocks = 0;
-  while (parameters.count("image_encoder.trunk.blocks." + std::to_string(blocks) + ".mlp.layers.0.weight")) ++blocks;
+  while (taken.parameters.count("image_encoder.trunk.blocks." + std::to_string(blocks) + ".mlp.layers.0.weight")) ++blocks;
   REQUIRE(blocks == 6);
   REQUIRE_FALSE(trainer.step().skipped);
   const std::vector<double> expected_scale = {std::pow(0.5, blocks + 1), std::pow(0.5, blocks), 0.5, 1.0};
-  check_lrs(parameters, before, names, expected_scale, "layer decay");
+  check_lrs(taken, names, expected_scale, "layer decay");
 }
 
 TEST_CASE("trainer: optim.vision_lr_scale scales the image encoder's lr, with layer decay on top",
@@ -167,15 +177,9 @@ TEST_CASE("trainer: optim.vision_lr_scale scales the image encoder's lr, with la
   const std::vector<std::string> names = {"image_encoder.trunk.blocks.5.mlp.layers.0.weight",
                                           "image_encoder.neck.convs.0.conv.weight",
                                           "sam_mask_decoder.transformer.layers.0.mlp.layers.0.weight"};
-  std::map<std::string, Tensor> parameters;
-  for (const auto& [name, parameter] : trainer.student().named_parameters()) parameters[name] = parameter;
-  std::map<std::string, std::vector<double>> before;
-  for (const std::string& name : names) {
-    REQUIRE(parameters.count(name));
-    before[name] = parameters[name].to(DType::f64).to_vector<double>();
-  }
+  Snapshot taken = snapshot(trainer, names);
   REQUIRE_FALSE(trainer.step().skipped);
-  check_lrs(parameters, before, names, {0.5 * 0.25, 0.25, 1.0}, "vision lr");
+  check_lrs(taken, names, {0.5 * 0.25, 0.25, 1.0}, "vision lr");
 }
 
 
